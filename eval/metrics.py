@@ -1,0 +1,168 @@
+"""Evaluation metrics over graded samples: unbiased pass@k, mean@n, maj@k, lengths, bootstrap intervals.
+
+Conventions (the paper's): a benchmark score is the mean over its problems; the headline number is the
+unweighted mean over benchmarks; AVG = mean(pass@1, pass@8, pass@32). All percentages are left to the
+reports; every function here returns fractions in [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PAPER_KS = (1, 2, 4, 8, 16, 32)
+AVG_KS = (1, 8, 32)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k of one problem with ``c`` correct out of ``n`` samples: 1 - C(n-c, k) / C(n, k).
+
+    Computed as 1 - prod_{i=n-c+1}^{n} (1 - k/i), which never forms the huge binomials (Chen et al., 2021).
+    """
+    if not (isinstance(n, int) and isinstance(c, int) and isinstance(k, int)):
+        raise TypeError(f"pass_at_k takes integers, got n={n!r}, c={c!r}, k={k!r}")
+    if n < 1 or not 0 <= c <= n:
+        raise ValueError(f"pass_at_k needs n >= 1 and 0 <= c <= n, got n={n}, c={c}")
+    if not 1 <= k <= n:
+        raise ValueError(f"pass@{k} is undefined with n={n} samples: k must be in 1..n (sample more, or drop k={k})")
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
+
+
+def mean_pass_at_k(counts: Sequence[tuple[int, int]], k: int) -> float:
+    """Mean over problems of pass@k; ``counts`` holds one (n, c) per problem."""
+    if not counts:
+        raise ValueError("mean_pass_at_k: no problems")
+    return sum(pass_at_k(n, c, k) for n, c in counts) / len(counts)
+
+
+def mean_at_n(counts: Sequence[tuple[int, int]]) -> float:
+    """mean@n: the mean accuracy of all samples, averaged per problem first (= pass@1)."""
+    if not counts:
+        raise ValueError("mean_at_n: no problems")
+    return sum(c / n for n, c in counts) / len(counts)
+
+
+def majority_correct(keys: Sequence[str | None], accs: Sequence[bool]) -> bool:
+    """Whether the most frequent answer is correct. ``None`` keys (no answer) never win a vote.
+
+    Ties go to the answer seen first. The winning answer's correctness is the majority verdict of its
+    samples (they normally agree: the same normalised answer against the same ground truth).
+    """
+    if len(keys) != len(accs):
+        raise ValueError(f"majority_correct: {len(keys)} keys but {len(accs)} verdicts")
+    votes = Counter(key for key in keys if key is not None)
+    if not votes:
+        return False
+    top = max(votes.values())
+    winner = next(key for key in keys if key is not None and votes[key] == top)
+    verdicts = [acc for key, acc in zip(keys, accs) if key == winner]
+    return sum(verdicts) * 2 > len(verdicts)
+
+
+def maj_at_k(keys: Sequence[str | None], accs: Sequence[bool], k: int, draws: int = 200, seed: int = 0) -> float:
+    """maj@k of one problem: probability that a majority vote over k of its n samples is correct.
+
+    Exact for k = n; for k < n the mean over ``draws`` seeded random k-subsets (without replacement).
+    """
+    n = len(keys)
+    if not 1 <= k <= n:
+        raise ValueError(f"maj@{k} is undefined with n={n} samples: k must be in 1..n")
+    if k == n:
+        return float(majority_correct(keys, accs))
+    rng = random.Random(seed)
+    hits = 0
+    for _ in range(draws):
+        chosen = sorted(rng.sample(range(n), k))
+        hits += majority_correct([keys[i] for i in chosen], [accs[i] for i in chosen])
+    return hits / draws
+
+
+def avg_score(pass_k: Mapping[int, float]) -> float:
+    """The paper's AVG = mean(pass@1, pass@8, pass@32)."""
+    missing = [k for k in AVG_KS if k not in pass_k]
+    if missing:
+        raise ValueError(f"AVG needs pass@1, pass@8 and pass@32; missing pass@{missing} (evaluate with n >= 32)")
+    return sum(pass_k[k] for k in AVG_KS) / len(AVG_KS)
+
+
+def bootstrap_ci(per_problem: Sequence[float], n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of per-problem values, resampling problems with replacement."""
+    values = np.asarray(per_problem, dtype=float)
+    if values.size == 0:
+        raise ValueError("bootstrap_ci: no problems")
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, values.size, size=(n_boot, values.size))].mean(axis=1)
+    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+@dataclass
+class ProblemSamples:
+    """The graded samples of one prompt."""
+
+    index: int
+    accs: list[bool]
+    keys: list[str | None] = field(default_factory=list)  # normalised answers for maj@k ([] if unknown)
+    lengths: list[int] = field(default_factory=list)  # response lengths in tokens ([] if unknown)
+    finish_reasons: list[str] = field(default_factory=list)  # "stop" / "length" ([] if unknown)
+
+    @property
+    def n(self) -> int:
+        return len(self.accs)
+
+    @property
+    def correct(self) -> int:
+        return sum(self.accs)
+
+
+def benchmark_metrics(problems: Sequence[ProblemSamples], ks: Sequence[int] = PAPER_KS, maj_ks: Sequence[int] = (),
+                      n_boot: int = 1000, seed: int = 0) -> dict:  # fmt: skip
+    """Metrics of one benchmark: pass@k for each k <= n, mean@n, AVG, maj@k, lengths, cut-off ratio, 95% CIs.
+
+    Every problem must have the same number of samples n (a mixed n would make pass@k incomparable).
+    """
+    if not problems:
+        raise ValueError("benchmark_metrics: no problems")
+    sizes = {p.n for p in problems}
+    if len(sizes) != 1:
+        raise ValueError(f"benchmark_metrics: problems have different sample counts {sorted(sizes)}; regrade with one n")
+    (n,) = sizes
+    counts = [(p.n, p.correct) for p in problems]
+    out: dict = {"problems": len(problems), "n": n, "pass": {}, "ci": {}, "maj": {}}
+    for k in (k for k in ks if k <= n):
+        per_problem = [pass_at_k(pn, c, k) for pn, c in counts]
+        out["pass"][k] = sum(per_problem) / len(per_problem)
+        out["ci"][k] = bootstrap_ci(per_problem, n_boot=n_boot, seed=seed)
+    out["mean@n"] = mean_at_n(counts)
+    out["avg"] = avg_score(out["pass"]) if all(k in out["pass"] for k in AVG_KS) else None
+    for k in (k for k in maj_ks if k <= n):
+        out["maj"][k] = sum(maj_at_k(p.keys, p.accs, k, seed=seed) for p in problems) / len(problems)
+    out.update(length_stats(problems))
+    out["correct_counts"] = {p.index: p.correct for p in problems}
+    return out
+
+
+def length_stats(problems: Sequence[ProblemSamples]) -> dict:
+    """Mean and max response length, and the fraction of samples cut off at the length limit."""
+    lengths = [length for p in problems for length in p.lengths]
+    reasons = [reason for p in problems for reason in p.finish_reasons]
+    return {
+        "length_mean": sum(lengths) / len(lengths) if lengths else None,
+        "length_max": max(lengths) if lengths else None,
+        "cutoff_ratio": sum(r == "length" for r in reasons) / len(reasons) if reasons else None,
+    }
+
+
+def macro_mean(per_benchmark: Mapping[str, Mapping[int, float]]) -> dict[int, float]:
+    """Unweighted mean over benchmarks of each pass@k that every benchmark has."""
+    if not per_benchmark:
+        raise ValueError("macro_mean: no benchmarks")
+    common = set.intersection(*(set(scores) for scores in per_benchmark.values()))
+    return {k: sum(scores[k] for scores in per_benchmark.values()) / len(per_benchmark) for k in sorted(common)}

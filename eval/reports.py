@@ -1,0 +1,226 @@
+"""Paper-shaped tables, plots and flip reports from ``metrics.json`` (written by ``python -m eval.regrade``).
+
+Tables are plain ``Table`` objects rendered as Markdown, CSV or LaTeX; numbers are pass@k in percent with one
+decimal, like the paper. The baseline is the untrained model (checkpoint ``base``) at its best swept τ by
+AVG = mean(pass@1, pass@8, pass@32) of the benchmark mean, as in the paper.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PAPER_BENCHMARK_NAMES = {"math500": "MATH-500", "amc23": "AMC-23", "minerva": "Minerva", "olympiadbench": "Olympiad",
+                         "aime": "AIME-24", "aime25": "AIME-25"}  # fmt: skip
+MEAN_KS = (1, 8, 32)
+BENCHMARK_KS = (1, 2, 4, 8, 16, 32)
+
+
+class ReportError(ValueError):
+    """Unusable metrics or request; the message says which run/field and what to do."""
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+    title: str = ""
+
+    def to_markdown(self) -> str:
+        lines = [f"**{self.title}**", ""] if self.title else []
+        lines.append("| " + " | ".join(self.columns) + " |")
+        lines.append("|" + "|".join("---" for _ in self.columns) + "|")
+        lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in self.rows]
+        return "\n".join(lines) + "\n"
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(self.columns)
+        writer.writerows([[_cell(v) for v in row] for row in self.rows])
+        return buffer.getvalue()
+
+    def to_latex(self) -> str:
+        body = [" & ".join(_latex_escape(_cell(v)) for v in row) + r" \\" for row in self.rows]
+        head = " & ".join(_latex_escape(c) for c in self.columns) + r" \\"
+        spec = "l" * sum(isinstance(v, str) for v in self.rows[0]) if self.rows else "l"
+        spec += "r" * (len(self.columns) - len(spec))
+        caption = [rf"\caption{{{_latex_escape(self.title)}}}"] if self.title else []
+        return "\n".join([r"\begin{table}[t]", r"\centering", *caption, rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+                          head, r"\midrule", *body, r"\bottomrule", r"\end{tabular}", r"\end{table}"]) + "\n"  # fmt: skip
+
+    def render(self, fmt: str) -> str:
+        renderers = {"md": self.to_markdown, "csv": self.to_csv, "latex": self.to_latex}
+        if fmt not in renderers:
+            raise ReportError(f"unknown table format {fmt!r}; use one of {sorted(renderers)}")
+        return renderers[fmt]()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:+.1f}" if getattr(value, "_signed", False) else f"{value:.1f}"
+    return str(value)
+
+
+class Delta(float):
+    """A difference, printed with its sign."""
+
+    _signed = True
+
+
+def _latex_escape(text: str) -> str:
+    return re.sub(r"([&%$#_{}])", r"\\\1", text).replace("τ", r"$\tau$").replace("Δ", r"$\Delta$")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Selecting runs
+
+
+def load_metrics(path: Path) -> list[dict]:
+    try:
+        runs = json.loads(Path(path).read_text(encoding="utf-8"))["runs"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ReportError(f"{path}: not a metrics file from `python -m eval.regrade` ({exc})") from None
+    return runs
+
+
+def run_label(run: dict) -> str:
+    return f"{run['model']}/{run['checkpoint']} {run['style']} τ={run['tau']:g}"
+
+
+def find_run(runs: Sequence[dict], spec: str) -> dict:
+    """``model/checkpoint[/style][@tau]``; ambiguous or missing specs are errors listing the candidates."""
+    match = re.fullmatch(r"([^/@]+)/([^/@]+)(?:/([^/@]+))?(?:@([0-9.]+))?", spec)
+    if match is None:
+        raise ReportError(f"run spec {spec!r}: use model/checkpoint[/style][@tau], e.g. qwen-math-7b/step200@1")
+    model, checkpoint, style, tau = match.groups()
+    found = [r for r in runs if r["model"] == model and r["checkpoint"] == checkpoint and style in (None, r["style"])
+             and (tau is None or abs(r["tau"] - float(tau)) < 1e-9)]  # fmt: skip
+    if len(found) != 1:
+        have = "; ".join(run_label(r) for r in runs) or "none"
+        raise ReportError(f"run spec {spec!r} matches {len(found)} runs (need exactly 1); runs: {have}")
+    return found[0]
+
+
+def select_baseline(runs: Sequence[dict], model: str, style: str | None = None) -> dict:
+    """The untrained model (checkpoint ``base``) at its best swept τ by mean AVG; ties go to the lower τ."""
+    swept = [r for r in runs if r["model"] == model and r["checkpoint"] == "base" and style in (None, r["style"])]
+    if not swept:
+        raise ReportError(f"no baseline runs: model {model!r} has no checkpoint 'base'" + (f" with style {style!r}" if style else ""))
+    unscored = [run_label(r) for r in swept if r["mean"]["avg"] is None]
+    if unscored:
+        raise ReportError(f"baseline runs without AVG (need n >= 32): {unscored}")
+    return max(sorted(swept, key=lambda r: r["tau"]), key=lambda r: r["mean"]["avg"])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Tables
+
+
+def _pct(passes: dict, k: int) -> float | None:
+    value = passes.get(str(k))
+    return None if value is None else 100 * value
+
+
+def mean_table(methods: Sequence[tuple[str, dict]], ks: Sequence[int] = MEAN_KS, title: str = "") -> Table:
+    """Tables 1/2/4/5: one row per method with mean pass@k over benchmarks, AVG and ΔAVG vs the first row."""
+    table = Table(["method", *(f"pass@{k}" for k in ks), "AVG", "ΔAVG"], title=title)
+    base_avg = None
+    for label, run in methods:
+        avg = None if run["mean"]["avg"] is None else 100 * run["mean"]["avg"]
+        base_avg = avg if base_avg is None else base_avg
+        delta = Delta(avg - base_avg) if avg is not None and base_avg is not None else None
+        table.rows.append([label, *(_pct(run["mean"]["pass"], k) for k in ks), avg, delta])
+    return table
+
+
+def benchmark_table(methods: Sequence[tuple[str, dict]], ks: Sequence[int] = BENCHMARK_KS, title: str = "") -> Table:
+    """Tables 7-12: per method and benchmark pass@k, with Δpass@1 vs the first method on the same benchmark."""
+    table = Table(["method", "benchmark", *(f"pass@{k}" for k in ks), "Δpass@1"], title=title)
+    base = methods[0][1]["benchmarks"] if methods else {}
+    for label, run in methods:
+        for name, metrics in run["benchmarks"].items():
+            values = [_pct(metrics["pass"], k) for k in ks]
+            reference = _pct(base.get(name, {}).get("pass", {}), 1)
+            delta = Delta(values[0] - reference) if values[0] is not None and reference is not None else None
+            table.rows.append([label, PAPER_BENCHMARK_NAMES.get(name, name), *values, delta])
+    return table
+
+
+def side_by_side(ours: Table, paper_csv: Path, model: str) -> Table:
+    """Add the paper's numbers next to ours: rows matched on method (and benchmark), columns ``paper pass@k``."""
+    with Path(paper_csv).open(encoding="utf-8") as handle:
+        paper = [row for row in csv.DictReader(handle) if row.get("model") == model]
+    if not paper:
+        raise ReportError(f"{paper_csv}: no rows for model {model!r}")
+    k_columns = [c for c in ours.columns if c.startswith("pass@") and f"k{c[5:]}" in paper[0]]
+    merged = Table([*ours.columns, *(f"paper {c}" for c in k_columns)], title=ours.title)
+    by_benchmark = "benchmark" in ours.columns
+    for row in ours.rows:
+        method = row[0].split(" (")[0]
+        wanted = row[1] if by_benchmark else None
+        hits = [p for p in paper if p["method"] == method and (wanted is None or p.get("benchmark") == wanted)]
+        numbers = [float(hits[0][f"k{c[5:]}"]) if hits else None for c in k_columns]
+        merged.rows.append([*row, *numbers])
+    return merged
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Plots and flips
+
+
+def _step(checkpoint: str) -> int | None:
+    if checkpoint == "base":
+        return 0
+    match = re.fullmatch(r"(?:global_)?step_?(\d+)", checkpoint)
+    return int(match[1]) if match else None
+
+
+def plot_curves(runs: Sequence[dict], x: str, out: Path, ks: Sequence[int] = MEAN_KS, title: str = "") -> Path:
+    """PNG of mean pass@k (one line per k) against ``x`` = ``"tau"`` or ``"step"`` (from ``step<k>`` checkpoints)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if x not in ("tau", "step"):
+        raise ReportError(f"plot x axis must be 'tau' or 'step', got {x!r}")
+    points = sorted((r["tau"] if x == "tau" else _step(r["checkpoint"]), r) for r in runs if x == "tau" or _step(r["checkpoint"]) is not None)
+    if not points:
+        raise ReportError(f"no runs to plot against {x} (step plots need checkpoints named base or step<k>)")
+    figure, axes = plt.subplots(figsize=(5, 3.5))
+    for k in ks:
+        pairs = [(px, _pct(r["mean"]["pass"], k)) for px, r in points if _pct(r["mean"]["pass"], k) is not None]
+        axes.plot([p[0] for p in pairs], [p[1] for p in pairs], marker="o", label=f"pass@{k}")
+    axes.set_xlabel("sampling temperature τ" if x == "tau" else "training step")
+    axes.set_ylabel("mean pass@k over benchmarks (%)")
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=120)
+    plt.close(figure)
+    return out
+
+
+def flip_report(before: dict, after: dict) -> Table:
+    """Per-problem flips between two runs: solved (at least one correct sample) in one and not the other."""
+    table = Table(["benchmark", "index", "correct before", "correct after", "flip"],
+                  title=f"{run_label(before)} → {run_label(after)}")  # fmt: skip
+    for name in sorted(set(before["benchmarks"]) & set(after["benchmarks"])):
+        old, new = before["benchmarks"][name]["correct_counts"], after["benchmarks"][name]["correct_counts"]
+        if set(old) != set(new):
+            raise ReportError(f"flip report: benchmark {name} has different problems in the two runs; compare like with like")
+        for index in sorted(old, key=int):
+            if (old[index] > 0) != (new[index] > 0):
+                table.rows.append([PAPER_BENCHMARK_NAMES.get(name, name), int(index), old[index], new[index],
+                                   "fail→pass" if new[index] > 0 else "pass→fail"])  # fmt: skip
+    return table

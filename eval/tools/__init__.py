@@ -1,0 +1,1 @@
+"""Maintenance scripts for eval/ (fixture regeneration); not imported by the grader."""

@@ -1,0 +1,174 @@
+"""The ``sept`` config section: typed, validated once at start-up (before Ray starts).
+
+The YAML (``configs/sept_trainer.yaml``) documents each knob; this module gives them types and ranges, and checks
+the inputs a run cannot do without (model folder, data files and their columns) so that a bad value fails in a
+second with a message naming the key, the value and what to do, instead of minutes later inside a Ray worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from dataclasses import dataclass, field
+
+from omegaconf import DictConfig, OmegaConf
+
+from recipe.sept.schedule import SCHEDULES, UNITS, duration_in_steps, tau_s_at
+
+logger = logging.getLogger(__name__)
+
+TAU_T_MODES = ("fixed", "coupled")
+# Columns verl's RLHFDataset and our reward function read from every training/validation parquet.
+REQUIRED_COLUMNS = ("prompt", "data_source", "reward_model")
+
+
+class SePTConfigError(ValueError):
+    """A config value or input file that cannot work; the message says which and what to do."""
+
+
+@dataclass
+class TauSSchedule:
+    schedule: str = "linear"
+    start: float = 0.6
+    end: float = 1.0
+    duration: float = 2.0
+    unit: str = "epoch"
+
+
+@dataclass
+class SePTConfig:
+    tau_s: TauSSchedule = field(default_factory=TauSSchedule)
+    tau_t: float = 1.0
+    tau_t_mode: str = "fixed"
+    monitor_reward: bool = True
+    cpu: bool = False
+
+    def tau_s_for_step(self, step: int, steps_per_epoch: int) -> float:
+        s = self.tau_s
+        return tau_s_at(step, s.schedule, s.start, s.end, duration_in_steps(s.duration, s.unit, steps_per_epoch))
+
+    def tau_t_for_step(self, step: int, steps_per_epoch: int) -> float:
+        """τt: fixed, or equal to τs at every step (the paper's coupled ablation)."""
+        if self.tau_t_mode == "coupled":
+            return self.tau_s_for_step(step, steps_per_epoch)
+        return self.tau_t
+
+
+def _fail(key: str, value, why: str) -> None:
+    raise SePTConfigError(f"{key} = {value!r}: {why}")
+
+
+def _check_fields(section: DictConfig, cls, prefix: str) -> None:
+    """Unknown keys fail (a typo must not silently fall back to a default)."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in section.keys():
+        if key not in known:
+            _fail(f"{prefix}.{key}", section[key], f"unknown key; the known keys of {prefix} are {sorted(known)}")
+
+
+def parse_sept_config(config: DictConfig) -> SePTConfig:
+    """Type and range checks of ``config.sept``; returns the typed section."""
+    if "sept" not in config:
+        raise SePTConfigError("config has no `sept` section: launch with --config-name sept_trainer (or a preset).")
+    section = config.sept
+    _check_fields(section, SePTConfig, "sept")
+    _check_fields(section.tau_s, TauSSchedule, "sept.tau_s")
+    s = section.tau_s
+    sched = TauSSchedule(
+        schedule=str(s.schedule), start=float(s.start), end=float(s.end), duration=float(s.duration), unit=str(s.unit)
+    )
+    if sched.schedule not in SCHEDULES:
+        _fail("sept.tau_s.schedule", sched.schedule, f"expected one of {SCHEDULES}")
+    if sched.unit not in UNITS:
+        _fail("sept.tau_s.unit", sched.unit, f"expected one of {UNITS}")
+    for key in ("start", "end"):
+        if not getattr(sched, key) > 0:
+            _fail(f"sept.tau_s.{key}", getattr(sched, key), "a sampling temperature must be > 0 (e.g. 0.6)")
+    if not sched.duration >= 0:
+        _fail("sept.tau_s.duration", sched.duration, f"must be >= 0 ({sched.unit}s of annealing)")
+    tau_t_mode = str(section.tau_t_mode)
+    if tau_t_mode not in TAU_T_MODES:
+        _fail("sept.tau_t_mode", tau_t_mode, f"expected one of {TAU_T_MODES}")
+    tau_t = float(section.tau_t)
+    if not tau_t > 0:
+        _fail("sept.tau_t", tau_t, "a training temperature must be > 0 (the paper uses 1.0)")
+    return SePTConfig(
+        tau_s=sched, tau_t=tau_t, tau_t_mode=tau_t_mode,
+        monitor_reward=bool(section.monitor_reward), cpu=bool(section.cpu),
+    )
+
+
+def check_verl_settings(config: DictConfig) -> None:
+    """Settings outside ``sept`` that SePT relies on."""
+    n = config.actor_rollout_ref.rollout.n
+    if not (isinstance(n, int) and n >= 1):
+        _fail("actor_rollout_ref.rollout.n", n, "G, the samples per prompt, must be an integer >= 1 (paper: 1)")
+    if config.trainer.v1.trainer_mode != "sync":
+        _fail("trainer.v1.trainer_mode", config.trainer.v1.trainer_mode,
+              "SePT samples from the current weights every step: keep 'sync' (other modes are off-policy)")
+    if not config.trainer.use_v1:
+        _fail("trainer.use_v1", config.trainer.use_v1, "the SePT recipe runs on verl's v1 trainer: set it to true")
+
+
+def warn_if_not_sharpening(sept: SePTConfig, total_steps: int, steps_per_epoch: int) -> int:
+    """Warn when τs ≥ τt at some step of a run that is not coupled; returns the number of such steps.
+
+    Theory (paper §3): an update sharpens the model by τt/τs; at τs = τt its expected gradient is zero, and at
+    τs > τt it flattens the model instead.
+    """
+    if sept.tau_t_mode == "coupled":
+        return 0
+    steps = [k for k in range(1, total_steps + 1) if sept.tau_s_for_step(k, steps_per_epoch) >= sept.tau_t]
+    if steps:
+        logger.warning(
+            "sept: %d of %d steps (first: step %d) sample at tau_s >= tau_t = %.3g: at tau_s = tau_t the expected "
+            "gradient is zero and at tau_s > tau_t SePT flattens rather than sharpens the model. Intended for the "
+            "end of the paper's anneal; otherwise lower sept.tau_s.end or raise sept.tau_t.",
+            len(steps), total_steps, steps[0], sept.tau_t,
+        )
+    return len(steps)
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith(("/", ".", "~")) or os.path.exists(name) or name.count("/") > 1
+
+
+def check_model_path(path: str) -> None:
+    """A local model folder must hold a readable config.json; a hub id (org/name) is left to verl's loader."""
+    key = "actor_rollout_ref.model.path"
+    if path in (None, "", "???"):
+        _fail(key, path, "set it to a local model folder or a hub id (e.g. Qwen/Qwen2.5-Math-7B)")
+    path = os.path.expanduser(str(path))
+    if not _looks_like_path(path):
+        return
+    if not os.path.isdir(path):
+        _fail(key, path, "no such folder; build the CPU model with `python -m recipe.sept.tiny_model --out DIR` "
+              "or point it at a downloaded checkpoint")
+    cfg = os.path.join(path, "config.json")
+    if not os.access(cfg, os.R_OK):
+        _fail(key, path, "the folder has no readable config.json: is it a Hugging Face model folder?")
+
+
+def check_data_file(key: str, path: str) -> None:
+    """The parquet exists, is readable, and has the columns RLHFDataset and the reward function read."""
+    import pyarrow.parquet as pq
+
+    if not os.path.isfile(path):
+        _fail(key, path, "no such file; prepare data with `python -m data_prep ...` (see README)")
+    try:
+        columns = pq.read_schema(path).names
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        _fail(key, path, f"not a readable parquet file ({type(exc).__name__}: {exc})")
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        _fail(key, path, f"missing column(s) {missing}; found {columns}. verl's RL format needs {list(REQUIRED_COLUMNS)}")
+
+
+def check_inputs(config: DictConfig) -> None:
+    """Fail before Ray starts on a missing model or data file."""
+    check_model_path(config.actor_rollout_ref.model.path)
+    for key in ("data.train_files", "data.val_files"):
+        files = OmegaConf.select(config, key)
+        for path in [files] if isinstance(files, str) else list(files):
+            check_data_file(key, os.path.expanduser(path))

@@ -1,0 +1,126 @@
+"""SePT on verl's v1 synchronous trainer.
+
+``PPOTrainerSync`` already is SePT's outer loop: sample from the current weights (colocated vLLM), put the rollout
+to sleep, update the actor, push the fresh weights to vLLM. This subclass adds only what SePT needs on top:
+
+* τs(step) from the schedule, attached to every training prompt so the agent loop samples at it
+  (``recipe/sept/agent_loop.py``); the driver's rollout config cannot reach the agent-loop workers.
+* τt(step) written to ``actor_rollout_ref.rollout.temperature`` in this process, which is the temperature verl
+  passes to the actor's forward pass (logits / τt) for the loss and the entropy; fixed, or equal to τs (coupled).
+* Metrics under ``sept/``; the training reward is monitoring only, and is dropped when ``sept.monitor_reward``
+  is off.
+
+The old-log-prob forward pass verl runs every step is removed by configuration, not code: the YAML sets
+``algorithm.rollout_correction.bypass_mode=true`` so verl copies vLLM's log-probs instead of recomputing them,
+which ``sept_nll`` never reads (``recipe/sept/losses.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import torch
+import transfer_queue as tq
+from omegaconf import open_dict
+
+from verl.trainer.ppo.v1 import PPOTrainerSync
+from verl.utils import tensordict_utils as tu
+
+from recipe.sept.agent_loop import TAU_S_FIELD
+from recipe.sept.config import parse_sept_config, warn_if_not_sharpening
+
+logger = logging.getLogger(__name__)
+logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))
+
+# verl's metric names, renamed where under SePT's loss they measure something more specific.
+_RENAMED = {"actor/pg_loss": "sept/nll", "actor/entropy_loss": "sept/entropy"}
+_REWARD_PREFIXES = ("critic/score/", "critic/rewards/")
+
+
+def parquet_rows(files) -> int:
+    """Rows in one or several parquet files (their footers only)."""
+    import pyarrow.parquet as pq
+
+    files = [files] if isinstance(files, str) else list(files)
+    return sum(pq.ParquetFile(os.path.expanduser(f)).metadata.num_rows for f in files)
+
+
+def report_overlong(split: str, files, kept: int, max_prompt_length: int) -> int:
+    """Log how many prompts verl's ``data.filter_overlong_prompts`` dropped; an empty split is an error."""
+    total = parquet_rows(files)
+    dropped = total - kept
+    logger.warning(
+        "sept: %s: dropped %d of %d prompts longer than data.max_prompt_length=%d tokens (after the chat template)",
+        split, dropped, total, max_prompt_length,
+    )
+    if kept == 0:
+        raise ValueError(
+            f"data.{split}_files = {files}: every prompt is longer than data.max_prompt_length={max_prompt_length}; "
+            "raise data.max_prompt_length or shorten the prompts"
+        )
+    return dropped
+
+
+def masked_token_mean(values: torch.Tensor, mask: torch.Tensor) -> float:
+    """Mean of ``values`` over the tokens where ``mask`` is 1."""
+    mask = mask.to(values.dtype)
+    return float((values * mask).sum() / mask.sum().clamp(min=1))
+
+
+class SePTTrainer(PPOTrainerSync):
+    """Self-training: SFT on the model's own τs-samples with logits at τt (see the module docstring)."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.sept = parse_sept_config(config)
+        self.tau_s = self.sept.tau_s.start
+        self.tau_t = self.sept.tau_t
+
+    def _init_dataloader(self):
+        """verl's dataloaders, plus the count of prompts dropped for length (verl prints only what remains)."""
+        super()._init_dataloader()
+        if self.config.data.filter_overlong_prompts:
+            limit = self.config.data.max_prompt_length
+            report_overlong("train", self.config.data.train_files, len(self.train_dataset), limit)
+            report_overlong("val", self.config.data.val_files, len(self.val_dataset), limit)
+
+    def on_init_end(self):
+        """verl's weight sync after loading, plus the τs ≥ τt start-up warning (needs the run's length)."""
+        super().on_init_end()
+        warn_if_not_sharpening(self.sept, self.total_training_steps, self.steps_per_epoch)
+
+    def on_step_begin(self):
+        """Set this step's τs and τt; τt goes into the config the actor's forward passes read."""
+        super().on_step_begin()
+        self.tau_s = self.sept.tau_s_for_step(self.global_steps, self.steps_per_epoch)
+        self.tau_t = self.sept.tau_t_for_step(self.global_steps, self.steps_per_epoch)
+        with open_dict(self.config):
+            self.config.actor_rollout_ref.rollout.temperature = self.tau_t
+
+    def _next_train_batch(self, num_prompts: int | None = None):
+        """verl's batch, with this step's τs attached to every prompt (read by ``SePTAgentLoop``)."""
+        batch = super()._next_train_batch(num_prompts)
+        tu.assign_non_tensor_data(batch, TAU_S_FIELD, float(self.tau_s))
+        return batch
+
+    def _rollout_nll(self, batch) -> float:
+        """Token-mean NLL of the samples under the sampler itself (vLLM's log-probs, at τs)."""
+        data = tq.kv_batch_get(
+            keys=batch.keys, partition_id=batch.partition_id, select_fields=["rollout_log_probs", "response_mask"]
+        ).to_padded_tensor()
+        return masked_token_mean(-data["rollout_log_probs"], data["response_mask"])
+
+    def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
+        """verl's metrics, plus ``sept/*``; reward metrics only when monitoring is on."""
+        super()._compute_metrics(batch, metrics, timing_raw, global_steps=global_steps, epoch=epoch)
+        for old, new in _RENAMED.items():
+            if old in metrics:
+                metrics[new] = metrics.pop(old)
+        metrics["sept/tau_s"] = self.tau_s
+        metrics["sept/tau_t"] = self.tau_t
+        if self.config.actor_rollout_ref.rollout.calculate_log_probs:
+            metrics["sept/rollout_nll"] = self._rollout_nll(batch)
+        if not self.sept.monitor_reward:
+            for key in [k for k in metrics if k.startswith(_REWARD_PREFIXES)]:
+                del metrics[key]
