@@ -1,4 +1,4 @@
-"""Command line: ``python -m data_prep {prepare,synthetic,sources} ...``.
+"""Prepare the SePT benchmarks and training sets as verl RL parquet files (``python -m data_prep``).
 
 Errors the user can fix (DataPrepError) are printed as one line without a traceback; exit status 2.
 """
@@ -29,7 +29,7 @@ def _input(text: str) -> tuple[str, Path]:
 
 def _add_prepare(commands) -> None:
     parser = commands.add_parser("prepare", help="prepare the benchmarks and training sets (hub or local files)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder (e.g. data/sept)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (e.g. data/prepared)")
     parser.add_argument("--datasets", type=_names, default=tuple(SOURCES),
                         help=f"comma list of: {','.join(SOURCES)} (default: all)")
     parser.add_argument("--styles", type=_names, default=PROMPT_STYLES,

@@ -148,17 +148,19 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> Iterator[Row]:
 
 def read_hub(hub_id: str, config: str | None, split: str, revision: str, columns: tuple[str, ...]) -> Iterator[Row]:
     """Rows of a pinned hub dataset, streamed so OpenThoughts3's 1.2M rows are never held at once."""
-    try:
-        import datasets
+    import datasets  # imported here: reading local files does not need the datasets package
 
+    where = f"hf://datasets/{hub_id}@{revision}"
+    try:
         stream = datasets.load_dataset(hub_id, config, split=split, revision=revision, streaming=True)
-        names = stream.column_names
-    except Exception as error:  # network, auth and missing-revision errors all end here
+        if stream.column_names is not None:
+            _check_columns(where, stream.column_names, columns)
+        # Streaming is lazy: network errors can surface on any row, so the whole read sits in the try.
+        yield from _nonempty(enumerate(stream.select_columns(list(columns)), start=1), where)
+    except DataPrepError:
+        raise
+    except Exception as error:  # network, auth, missing revision or config
         raise DataPrepError(
-            f"could not open {hub_id} (config {config}, split {split}, revision {revision}) on the hub: {error}",
+            f"could not read {hub_id} (config {config}, split {split}, revision {revision}) from the hub: {error}",
             fix="Check the network, or pass a local copy with --input NAME=FILE",
         ) from error
-    where = f"hf://datasets/{hub_id}@{revision}"
-    if names is not None:
-        _check_columns(where, names, columns)
-    yield from _nonempty(enumerate(stream.select_columns(list(columns)), start=1), where)

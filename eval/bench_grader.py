@@ -1,12 +1,13 @@
 """Benchmark: batch grading (``grade_many``) vs the reference-style loop, on realistic n=32 samples.
 
-    python -m eval.bench_grader [--problems 63] [--n 32] [--workers 2] [--fixture tests/fixtures/eval/grader_pairs.jsonl]
+    python -m eval.bench_grader [--problems 63] [--n 32] [--runs 1] [--workers 2] [--reference <entropy_math dir>]
 
-Samples are built from the grader fixture (answers derived from the authors' benchmarks): for each problem,
-n responses whose final answers are drawn from that problem's answer variants with skewed frequencies
-(the first, usually the canonical answer, most often), each wrapped in its own reasoning text, as sampling
-at n=32 produces. The baseline grades every response one after another in this process with the same
-pipeline the reference runs per item (extract, exact, sympy, math_verify, with its stage time budgets).
+Samples are built from the grader fixture (answers derived from the authors' benchmarks) the way sampling
+n=32 responses per prompt looks: per-problem accuracies spread from 0 to 1, correct answers in a few
+favourite notations, wrong answers repeating with a long tail, a few cut-off responses (see build_samples).
+The baseline grades every response one after another in this process with the same pipeline the reference
+runs per item (extract, exact, sympy, math_verify, with its stage time budgets); ``--reference`` also times
+the real entropy_math grader from a checkout (not part of this project).
 Both must give identical verdicts; the command prints both rates (grades/s) and their ratio.
 """
 
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
+import resource
 import sys
 import time
 from collections import defaultdict
@@ -27,25 +30,48 @@ DEFAULT_FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "
 
 
 def build_samples(fixture: Path, problems: int, n: int, seed: int = 0) -> list[tuple[str, str]]:
-    """``problems`` x ``n`` (response, ground truth) pairs with answer frequencies ~ 1/rank."""
-    variants: dict[tuple, list[dict]] = defaultdict(list)
+    """``problems`` x ``n`` (response, ground truth) pairs sampled like a model at n samples per prompt.
+
+    Per problem: an accuracy drawn from Beta(0.6, 0.9) (most problems nearly always or nearly never
+    solved); a correct sample writes one of the fixture's correct answer forms, a wrong one an answer from
+    a per-problem pool (the fixture's wrong answers plus numeric perturbations of the right one), both with
+    frequencies ~ 1/rank, since models repeat their favourite forms and mistakes; 4% are cut off unboxed.
+    """
+    by_problem: dict[tuple, list[dict]] = defaultdict(list)
     with fixture.open(encoding="utf-8") as handle:
         for line in handle:
             record = json.loads(line)
             if "_meta" not in record:
-                variants[(record["data_source"], record["row"])].append(record)
-    if len(variants) < problems:
-        raise SystemExit(f"{fixture} has {len(variants)} problems; ask for at most that many (--problems)")
+                by_problem[(record["data_source"], record["row"])].append(record)
+    if len(by_problem) < problems:
+        raise SystemExit(f"{fixture} has {len(by_problem)} problems; ask for at most that many (--problems)")
     rng = random.Random(seed)
     samples = []
-    for key in list(variants)[:problems]:
-        pool = variants[key]
-        weights = [1 / (rank + 1) for rank in range(len(pool))]
+    for records in list(by_problem.values())[:problems]:
+        boxed = [(last_boxed(r["response"]), r["verdicts"]["sept"]) for r in records]
+        right = [answer for answer, verdict in boxed if answer is not None and verdict == 1.0]
+        wrong = [answer for answer, verdict in boxed if answer is not None and verdict == 0.0]
+        wrong += [_perturb(right[0], rng) for _ in range(12)] if right else []
+        accuracy = rng.betavariate(0.6, 0.9)
         for sample in range(n):
-            record = rng.choices(pool, weights)[0]
-            preamble = f"Sample {sample}: we start from the given conditions and simplify step by step.\n\n"
-            samples.append((preamble + record["response"], record["ground_truth"]))
+            text = f"Sample {sample}: we start from the given conditions and simplify step by step.\n\n"
+            if rng.random() < 0.04 or not (right or wrong):
+                samples.append((text + "Continuing the computation, the next term is", records[0]["ground_truth"]))
+                continue
+            pool = right if right and (rng.random() < accuracy or not wrong) else wrong
+            answer = rng.choices(pool, [1 / (rank + 1) for rank in range(len(pool))])[0]
+            samples.append((text + f"Therefore the answer is $\\boxed{{{answer}}}$.", records[0]["ground_truth"]))
     return samples
+
+
+def _perturb(answer: str, rng: random.Random) -> str:
+    """A plausible wrong answer: one number in ``answer`` changed (or a sign flipped if it has none)."""
+    numbers = list(re.finditer(r"[0-9]+", answer))
+    if not numbers:
+        return "-" + answer
+    chosen = rng.choice(numbers)
+    replacement = str(int(chosen.group()) + rng.choice([-3, -2, -1, 1, 2, 3, 7, 10]))
+    return answer[: chosen.start()] + replacement.lstrip("-") + answer[chosen.end() :]
 
 
 def reference_style_grade(pred: str, truth: str) -> bool:
@@ -69,30 +95,54 @@ def reference_style(samples: list[tuple[str, str]]) -> list[bool]:
     return verdicts
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the grading workers, once their pool closed)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _timed(work):
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    result = work()
+    return result, time.perf_counter() - wall, _cpu_seconds() - cpu
+
+
+def _rate(label: str, seconds: float, cpu: float, items: int) -> str:
+    return f"{label:<50} {seconds:6.2f} s wall {cpu:6.2f} s CPU {items / seconds:7.1f} grades/s"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fixture", type=Path, default=DEFAULT_FIXTURE)
     parser.add_argument("--problems", type=int, default=63)
     parser.add_argument("--n", type=int, default=32)
+    parser.add_argument("--runs", type=int, default=1, help="independent sampling runs graded in one batch (a sweep)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reference", type=Path, help="also time the real entropy_math grader from this directory")
     args = parser.parse_args(argv)
-    samples = build_samples(args.fixture, args.problems, args.n, args.seed)
+    samples = []
+    for run in range(args.runs):
+        samples += build_samples(args.fixture, args.problems, args.n, args.seed + run)
     unique = len(set((last_boxed(r), t) for r, t in samples))
+    print(f"{len(samples)} responses ({args.runs} run(s) x {args.problems} problems x n={args.n}), {unique} unique")
 
-    started = time.perf_counter()
-    ours = [result["acc"] for result in grade_many(samples, workers=args.workers)]
-    ours_s = time.perf_counter() - started
-
-    started = time.perf_counter()
-    baseline = reference_style(samples)
-    baseline_s = time.perf_counter() - started
-
+    ours, ours_s, ours_cpu = _timed(lambda: [r["acc"] for r in grade_many(samples, workers=args.workers)])
+    baseline, baseline_s, baseline_cpu = _timed(lambda: reference_style(samples))
     differing = sum(a != b for a, b in zip(ours, baseline))
-    print(f"{len(samples)} responses ({args.problems} problems x n={args.n}), {unique} unique (answer, truth) pairs")
-    print(f"reference-style single process: {baseline_s:7.2f} s  {len(samples) / baseline_s:8.1f} grades/s")
-    print(f"grade_many ({args.workers} workers):      {ours_s:7.2f} s  {len(samples) / ours_s:8.1f} grades/s")
-    print(f"speed-up: {baseline_s / ours_s:.1f}x; verdicts differing: {differing}; accuracy {sum(ours) / len(ours):.3f}")
+    print(_rate("reference-style pipeline, single process:", baseline_s, baseline_cpu, len(samples)))
+    if args.reference:
+        from eval.tools.grader_fixture import load_reference, reference_score
+
+        module = load_reference(args.reference, "bench")
+        real, real_s, real_cpu = _timed(lambda: [reference_score(module, r, t) == 1.0 for r, t in samples])
+        differing += sum(a != b for a, b in zip(ours, real))
+        print(_rate("real entropy_math (--reference), single process:", real_s, real_cpu, len(samples)))
+    print(_rate(f"grade_many ({args.workers} worker processes):", ours_s, ours_cpu, len(samples)))
+    ratios = f"speed-up vs reference-style: {baseline_s / ours_s:.1f}x wall, {baseline_cpu / ours_cpu:.1f}x CPU"
+    if args.reference:
+        ratios += f"; vs real entropy_math: {real_s / ours_s:.1f}x wall, {real_cpu / ours_cpu:.1f}x CPU"
+    print(f"{ratios}; verdicts differing: {differing}; accuracy {sum(ours) / len(ours):.3f}")
     return 1 if differing else 0
 
 

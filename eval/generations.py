@@ -27,8 +27,15 @@ from pathlib import Path
 KNOWN_SOURCES = ("aime", "aime25", "amc23", "amc", "math500", "minerva", "olympiadbench", "synthetic_arith")
 FINISH_REASONS = ("stop", "length", "abort")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-_RECORD_FIELDS = {"data_source": str, "index": int, "prompt": str, "ground_truth": str, "responses": list,
-                  "finish_reasons": list, "lengths": list}  # fmt: skip
+_RECORD_FIELDS = {
+    "data_source": str,
+    "index": int,
+    "prompt": str,
+    "ground_truth": str,
+    "responses": list,
+    "finish_reasons": list,
+    "lengths": list,
+}
 
 
 class GenerationsError(ValueError):
@@ -63,14 +70,23 @@ class RunKey:
         return (self.model, self.checkpoint, self.style, self.tau, self.n, self.seed)
 
     def relpath(self) -> Path:
-        return Path(self.model, self.checkpoint, self.style, f"tau{self.tau:g}", f"n{self.n}_seed{self.seed}", f"{self.benchmark}.jsonl")
+        return Path(
+            self.model,
+            self.checkpoint,
+            self.style,
+            f"tau{self.tau:g}",
+            f"n{self.n}_seed{self.seed}",
+            f"{self.benchmark}.jsonl",
+        )
 
     @classmethod
     def from_relpath(cls, relpath: Path) -> RunKey:
         parts = relpath.parts
         match = re.fullmatch(r"n(\d+)_seed(-?\d+)", parts[4]) if len(parts) == 6 else None
         if match is None or not parts[3].startswith("tau") or relpath.suffix != ".jsonl":
-            raise GenerationsError(f"{relpath}: not <model>/<checkpoint>/<style>/tau<τ>/n<n>_seed<seed>/<benchmark>.jsonl")
+            raise GenerationsError(
+                f"{relpath}: not <model>/<checkpoint>/<style>/tau<τ>/n<n>_seed<seed>/<benchmark>.jsonl"
+            )
         try:
             tau = float(parts[3][3:])
         except ValueError:
@@ -134,7 +150,9 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not allowed (JSON has no NaN/Infinity; a metric upstream went wrong)")
 
 
-def read_generations(path: Path, on_bad: str = "error", report: ReadReport | None = None) -> tuple[RunKey, list[Record]]:
+def read_generations(
+    path: Path, on_bad: str = "error", report: ReadReport | None = None
+) -> tuple[RunKey, list[Record]]:
     """Read and validate one file. ``on_bad="error"`` raises on the first bad line; ``"skip"`` skips bad
     records and lists them in ``report.skipped`` (a bad header always raises: the whole file is unusable)."""
     if on_bad not in ("error", "skip"):
@@ -153,7 +171,11 @@ def read_generations(path: Path, on_bad: str = "error", report: ReadReport | Non
             row = json.loads(line, parse_constant=_reject_constant)
             _check_record(row, key, seen, str(path), number)
         except (ValueError, GenerationsError) as exc:
-            why = exc.args[0] if isinstance(exc, GenerationsError) else f"{path}:{number}: malformed JSON ({exc}); truncated write?"
+            why = (
+                exc.args[0]
+                if isinstance(exc, GenerationsError)
+                else f"{path}:{number}: malformed JSON ({exc}); truncated write?"
+            )
             if on_bad == "error":
                 raise GenerationsError(why) from None
             report.skipped.append((str(path), number, why))
@@ -169,7 +191,9 @@ def _read_header(path: Path, line: str) -> RunKey:
         header = json.loads(line, parse_constant=_reject_constant)["_header"]
         key = RunKey(**header)
     except (ValueError, KeyError, TypeError) as exc:
-        raise GenerationsError(f"{path}:1: missing or bad header line ({exc}); expected {{\"_header\": {{model, ...}}}}") from None
+        raise GenerationsError(
+            f'{path}:1: missing or bad header line ({exc}); expected {{"_header": {{model, ...}}}}'
+        ) from None
     return key
 
 
@@ -191,7 +215,7 @@ def _check_record(row: object, key: RunKey, seen: set[int], where: str, number: 
         if len(row[name]) != key.n:
             raise GenerationsError(f"{at}: field {name!r} has {len(row[name])} entries, but the header says n={key.n}")
     if not all(isinstance(r, str) for r in row["responses"]):
-        raise GenerationsError(f"{at}: every response must be a string (use \"\" for an empty generation)")
+        raise GenerationsError(f'{at}: every response must be a string (use "" for an empty generation)')
     bad_reason = next((r for r in row["finish_reasons"] if r not in FINISH_REASONS), None)
     if bad_reason is not None:
         raise GenerationsError(f"{at}: finish reason {bad_reason!r} is not one of {FINISH_REASONS}")

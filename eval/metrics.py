@@ -92,7 +92,9 @@ def avg_score(pass_k: Mapping[int, float]) -> float:
     return sum(pass_k[k] for k in AVG_KS) / len(AVG_KS)
 
 
-def bootstrap_ci(per_problem: Sequence[float], n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    per_problem: Sequence[float], n_boot: int = 1000, alpha: float = 0.05, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of per-problem values, resampling problems with replacement."""
     values = np.asarray(per_problem, dtype=float)
     if values.size == 0:
@@ -122,8 +124,13 @@ class ProblemSamples:
         return sum(self.accs)
 
 
-def benchmark_metrics(problems: Sequence[ProblemSamples], ks: Sequence[int] = PAPER_KS, maj_ks: Sequence[int] = (),
-                      n_boot: int = 1000, seed: int = 0) -> dict:  # fmt: skip
+def benchmark_metrics(
+    problems: Sequence[ProblemSamples],
+    ks: Sequence[int] = PAPER_KS,
+    maj_ks: Sequence[int] = (),
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict:
     """Metrics of one benchmark: pass@k for each k <= n, mean@n, AVG, maj@k, lengths, cut-off ratio, 95% CIs.
 
     Every problem must have the same number of samples n (a mixed n would make pass@k incomparable).
@@ -132,7 +139,9 @@ def benchmark_metrics(problems: Sequence[ProblemSamples], ks: Sequence[int] = PA
         raise ValueError("benchmark_metrics: no problems")
     sizes = {p.n for p in problems}
     if len(sizes) != 1:
-        raise ValueError(f"benchmark_metrics: problems have different sample counts {sorted(sizes)}; regrade with one n")
+        raise ValueError(
+            f"benchmark_metrics: problems have different sample counts {sorted(sizes)}; regrade with one n"
+        )
     (n,) = sizes
     counts = [(p.n, p.correct) for p in problems]
     out: dict = {"problems": len(problems), "n": n, "pass": {}, "ci": {}, "maj": {}}

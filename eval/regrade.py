@@ -22,14 +22,24 @@ from eval.metrics import AVG_KS, PAPER_KS, ProblemSamples, benchmark_metrics, ma
 MAJ_KS = (8, 32)
 
 
-def regrade(root: Path, workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_TIMEOUT_S, on_bad: str = "error",
-            n_boot: int = 1000, budget_scale: float = DEFAULT_BUDGET_SCALE) -> dict:  # fmt: skip
+def regrade(
+    root: Path,
+    workers: int = DEFAULT_WORKERS,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    on_bad: str = "error",
+    n_boot: int = 1000,
+    budget_scale: float = DEFAULT_BUDGET_SCALE,
+) -> dict:
     """Metrics of every stored file under ``root`` (see module docstring for the layout of the result)."""
     report = ReadReport()
     loaded = [(key, read_generations(path, on_bad=on_bad, report=report)[1]) for key, path in discover(root)]
     if not loaded:
-        raise GenerationsError(f"{root}: no generation files (<model>/<checkpoint>/<style>/tau<τ>/n<n>_seed<s>/<bench>.jsonl)")
-    pairs = [(response, record.ground_truth) for _, records in loaded for record in records for response in record.responses]
+        raise GenerationsError(
+            f"{root}: no generation files (<model>/<checkpoint>/<style>/tau<τ>/n<n>_seed<s>/<bench>.jsonl)"
+        )
+    pairs = [
+        (response, record.ground_truth) for _, records in loaded for record in records for response in record.responses
+    ]
     verdicts = iter(grade_many(pairs, timeout=timeout, workers=workers, budget_scale=budget_scale))
     runs: dict[tuple, dict] = defaultdict(dict)
     reasons: Counter = Counter()
@@ -38,8 +48,15 @@ def regrade(root: Path, workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT
         for record in records:
             graded = [next(verdicts) for _ in record.responses]
             reasons.update(result["reason"] for result in graded)
-            problems.append(ProblemSamples(record.index, [r["acc"] for r in graded], [answer_key(r["pred"]) for r in graded],
-                                           record.lengths, record.finish_reasons))  # fmt: skip
+            problems.append(
+                ProblemSamples(
+                    record.index,
+                    [r["acc"] for r in graded],
+                    [answer_key(r["pred"]) for r in graded],
+                    record.lengths,
+                    record.finish_reasons,
+                )
+            )
         runs[key.run][key.benchmark] = benchmark_metrics(problems, PAPER_KS, MAJ_KS, n_boot=n_boot)
     return {
         "runs": [_run_entry(run, benchmarks) for run, benchmarks in sorted(runs.items())],
@@ -53,16 +70,26 @@ def _run_entry(run: tuple, benchmarks: dict) -> dict:
     model, checkpoint, style, tau, n, seed = run
     mean = macro_mean({name: m["pass"] for name, m in benchmarks.items()})
     return {
-        "model": model, "checkpoint": checkpoint, "style": style, "tau": tau, "n": n, "seed": seed,
+        "model": model,
+        "checkpoint": checkpoint,
+        "style": style,
+        "tau": tau,
+        "n": n,
+        "seed": seed,
         "benchmarks": {name: _jsonable(m) for name, m in sorted(benchmarks.items())},
-        "mean": {"pass": {str(k): v for k, v in mean.items()},
-                 "avg": sum(mean[k] for k in AVG_KS) / len(AVG_KS) if all(k in mean for k in AVG_KS) else None},
-    }  # fmt: skip
+        "mean": {
+            "pass": {str(k): v for k, v in mean.items()},
+            "avg": sum(mean[k] for k in AVG_KS) / len(AVG_KS) if all(k in mean for k in AVG_KS) else None,
+        },
+    }
 
 
 def _jsonable(metrics: dict) -> dict:
     """JSON objects need string keys: pass@k maps become {"1": ...}."""
-    return {name: ({str(k): v for k, v in value.items()} if isinstance(value, dict) else value) for name, value in metrics.items()}
+    return {
+        name: ({str(k): v for k, v in value.items()} if isinstance(value, dict) else value)
+        for name, value in metrics.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,13 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per unique (answer, truth)")
     parser.add_argument("--skip-bad", action="store_true", help="skip and list bad records instead of stopping")
-    parser.add_argument("--budget-scale", type=float, default=DEFAULT_BUDGET_SCALE,
-                        help="multiplier of the reference's per-stage time budgets (1 = identical)")
+    parser.add_argument(
+        "--budget-scale",
+        type=float,
+        default=DEFAULT_BUDGET_SCALE,
+        help="multiplier of the reference's per-stage time budgets (1 = identical)",
+    )
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the confidence intervals")
     args = parser.parse_args(argv)
     try:
-        result = regrade(args.root, args.workers, args.timeout, "skip" if args.skip_bad else "error", args.n_boot,
-                         args.budget_scale)
+        result = regrade(
+            args.root, args.workers, args.timeout, "skip" if args.skip_bad else "error", args.n_boot, args.budget_scale
+        )
     except GenerationsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,7 +2,8 @@
 
     python -m eval.report metrics.json --model qwen-math-7b --method SePT=qwen-math-7b/step200@1 \\
         [--table mean|benchmark] [--format md|csv|latex] [--paper ../shared/reference/paper-tables/table1_mean_passk.csv
-        --paper-model Qwen2.5-Math-7B] [--plot-tau tau.png] [--plot-steps steps.png] [--flips A B]
+        --paper-model Qwen2.5-Math-7B [--paper-where train_data=DSR]] [--plot-tau tau.png] [--plot-steps steps.png]
+        [--flips A B]
 
 The first row is always "Baseline": ``--model``'s ``base`` checkpoint at its best τ by AVG; Δ columns are
 relative to it. Run specs are ``model/checkpoint[/style][@tau]``.
@@ -14,8 +15,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from eval.reports import (ReportError, benchmark_table, find_run, flip_report, load_metrics, mean_table, plot_curves,
-                          select_baseline, side_by_side)  # fmt: skip
+from eval.reports import (
+    ReportError,
+    benchmark_table,
+    find_run,
+    flip_report,
+    load_metrics,
+    mean_table,
+    plot_curves,
+    select_baseline,
+    side_by_side,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,10 +38,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=("md", "csv", "latex"), default="md")
     parser.add_argument("--paper", type=Path, help="a paper table CSV to print side by side")
     parser.add_argument("--paper-model", help="the paper's model name in that CSV (e.g. Qwen2.5-Math-7B)")
+    parser.add_argument(
+        "--paper-where",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="narrow the paper's rows, e.g. train_data=DSR (repeatable)",
+    )
     parser.add_argument("--plot-tau", type=Path, help="PNG: baseline sweep, mean pass@k vs τ")
-    parser.add_argument("--plot-steps", type=Path, help="PNG: mean pass@k vs training step of --model at τ of --steps-tau")
+    parser.add_argument(
+        "--plot-steps", type=Path, help="PNG: mean pass@k vs training step of --model at τ of --steps-tau"
+    )
     parser.add_argument("--steps-tau", type=float, default=1.0)
-    parser.add_argument("--flips", nargs=2, metavar=("BEFORE", "AFTER"), help="per-problem flip report between two runs")
+    parser.add_argument(
+        "--flips", nargs=2, metavar=("BEFORE", "AFTER"), help="per-problem flip report between two runs"
+    )
     args = parser.parse_args(argv)
     try:
         print(_run(args), end="")
@@ -56,14 +77,17 @@ def _run(args: argparse.Namespace) -> str:
     if args.paper:
         if not args.paper_model:
             raise ReportError("--paper needs --paper-model (the model name as the paper's CSV spells it)")
-        table = side_by_side(table, args.paper, args.paper_model)
+        where = dict(item.partition("=")[::2] for item in args.paper_where)
+        table = side_by_side(table, args.paper, args.paper_model, where)
     parts = [table.render(args.format)]
     if args.plot_tau:
         sweep = [r for r in runs if r["model"] == args.model and r["checkpoint"] == "base"]
         parts.append(f"wrote {plot_curves(sweep, 'tau', args.plot_tau, title=f'{args.model} base: τ sweep')}\n")
     if args.plot_steps:
         steps = [r for r in runs if r["model"] == args.model and abs(r["tau"] - args.steps_tau) < 1e-9]
-        parts.append(f"wrote {plot_curves(steps, 'step', args.plot_steps, title=f'{args.model}: τ={args.steps_tau:g}')}\n")
+        parts.append(
+            f"wrote {plot_curves(steps, 'step', args.plot_steps, title=f'{args.model}: τ={args.steps_tau:g}')}\n"
+        )
     if args.flips:
         before, after = (find_run(runs, spec) for spec in args.flips)
         parts.append(flip_report(before, after).render(args.format))

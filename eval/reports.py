@@ -15,8 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PAPER_BENCHMARK_NAMES = {"math500": "MATH-500", "amc23": "AMC-23", "minerva": "Minerva", "olympiadbench": "Olympiad",
-                         "aime": "AIME-24", "aime25": "AIME-25"}  # fmt: skip
+PAPER_BENCHMARK_NAMES = {
+    "math500": "MATH-500",
+    "amc23": "AMC-23",
+    "minerva": "Minerva",
+    "olympiadbench": "Olympiad",
+    "aime": "AIME-24",
+    "aime25": "AIME-25",
+}
 MEAN_KS = (1, 8, 32)
 BENCHMARK_KS = (1, 2, 4, 8, 16, 32)
 
@@ -51,8 +57,24 @@ class Table:
         spec = "l" * sum(isinstance(v, str) for v in self.rows[0]) if self.rows else "l"
         spec += "r" * (len(self.columns) - len(spec))
         caption = [rf"\caption{{{_latex_escape(self.title)}}}"] if self.title else []
-        return "\n".join([r"\begin{table}[t]", r"\centering", *caption, rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
-                          head, r"\midrule", *body, r"\bottomrule", r"\end{tabular}", r"\end{table}"]) + "\n"  # fmt: skip
+        return (
+            "\n".join(
+                [
+                    r"\begin{table}[t]",
+                    r"\centering",
+                    *caption,
+                    rf"\begin{{tabular}}{{{spec}}}",
+                    r"\toprule",
+                    head,
+                    r"\midrule",
+                    *body,
+                    r"\bottomrule",
+                    r"\end{tabular}",
+                    r"\end{table}",
+                ]
+            )
+            + "\n"
+        )
 
     def render(self, fmt: str) -> str:
         renderers = {"md": self.to_markdown, "csv": self.to_csv, "latex": self.to_latex}
@@ -101,8 +123,14 @@ def find_run(runs: Sequence[dict], spec: str) -> dict:
     if match is None:
         raise ReportError(f"run spec {spec!r}: use model/checkpoint[/style][@tau], e.g. qwen-math-7b/step200@1")
     model, checkpoint, style, tau = match.groups()
-    found = [r for r in runs if r["model"] == model and r["checkpoint"] == checkpoint and style in (None, r["style"])
-             and (tau is None or abs(r["tau"] - float(tau)) < 1e-9)]  # fmt: skip
+    found = [
+        r
+        for r in runs
+        if r["model"] == model
+        and r["checkpoint"] == checkpoint
+        and style in (None, r["style"])
+        and (tau is None or abs(r["tau"] - float(tau)) < 1e-9)
+    ]
     if len(found) != 1:
         have = "; ".join(run_label(r) for r in runs) or "none"
         raise ReportError(f"run spec {spec!r} matches {len(found)} runs (need exactly 1); runs: {have}")
@@ -113,7 +141,9 @@ def select_baseline(runs: Sequence[dict], model: str, style: str | None = None) 
     """The untrained model (checkpoint ``base``) at its best swept τ by mean AVG; ties go to the lower τ."""
     swept = [r for r in runs if r["model"] == model and r["checkpoint"] == "base" and style in (None, r["style"])]
     if not swept:
-        raise ReportError(f"no baseline runs: model {model!r} has no checkpoint 'base'" + (f" with style {style!r}" if style else ""))
+        raise ReportError(
+            f"no baseline runs: model {model!r} has no checkpoint 'base'" + (f" with style {style!r}" if style else "")
+        )
     unscored = [run_label(r) for r in swept if r["mean"]["avg"] is None]
     if unscored:
         raise ReportError(f"baseline runs without AVG (need n >= 32): {unscored}")
@@ -154,12 +184,17 @@ def benchmark_table(methods: Sequence[tuple[str, dict]], ks: Sequence[int] = BEN
     return table
 
 
-def side_by_side(ours: Table, paper_csv: Path, model: str) -> Table:
-    """Add the paper's numbers next to ours: rows matched on method (and benchmark), columns ``paper pass@k``."""
+def side_by_side(ours: Table, paper_csv: Path, model: str, where: dict[str, str] | None = None) -> Table:
+    """Add the paper's numbers next to ours: rows matched on method (and benchmark), columns ``paper pass@k``.
+
+    ``where`` narrows the paper's rows further (e.g. ``{"train_data": "DSR"}``); a method still matching
+    several paper rows is an error naming the columns that tell them apart.
+    """
     with Path(paper_csv).open(encoding="utf-8") as handle:
         paper = [row for row in csv.DictReader(handle) if row.get("model") == model]
+    paper = [row for row in paper if all(row.get(column) in (value, "-") for column, value in (where or {}).items())]
     if not paper:
-        raise ReportError(f"{paper_csv}: no rows for model {model!r}")
+        raise ReportError(f"{paper_csv}: no rows for model {model!r} with {where or {}}")
     k_columns = [c for c in ours.columns if c.startswith("pass@") and f"k{c[5:]}" in paper[0]]
     merged = Table([*ours.columns, *(f"paper {c}" for c in k_columns)], title=ours.title)
     by_benchmark = "benchmark" in ours.columns
@@ -167,6 +202,12 @@ def side_by_side(ours: Table, paper_csv: Path, model: str) -> Table:
         method = row[0].split(" (")[0]
         wanted = row[1] if by_benchmark else None
         hits = [p for p in paper if p["method"] == method and (wanted is None or p.get("benchmark") == wanted)]
+        if len(hits) > 1:
+            labels = [c for c in hits[0] if not re.fullmatch(r"k\d+|AVG", c)]
+            differing = sorted(c for c in labels if len({h[c] for h in hits}) > 1)
+            raise ReportError(
+                f"{paper_csv}: {len(hits)} paper rows for {method!r}; choose with --paper-where on {differing}"
+            )
         numbers = [float(hits[0][f"k{c[5:]}"]) if hits else None for c in k_columns]
         merged.rows.append([*row, *numbers])
     return merged
@@ -192,9 +233,13 @@ def plot_curves(runs: Sequence[dict], x: str, out: Path, ks: Sequence[int] = MEA
 
     if x not in ("tau", "step"):
         raise ReportError(f"plot x axis must be 'tau' or 'step', got {x!r}")
-    points = sorted((r["tau"] if x == "tau" else _step(r["checkpoint"]), r) for r in runs if x == "tau" or _step(r["checkpoint"]) is not None)
+    points = [(r["tau"] if x == "tau" else _step(r["checkpoint"]), r) for r in runs]
+    points = sorted(((px, r) for px, r in points if px is not None), key=lambda point: point[0])
     if not points:
         raise ReportError(f"no runs to plot against {x} (step plots need checkpoints named base or step<k>)")
+    xs = [px for px, _ in points]
+    if len(set(xs)) != len(xs):
+        raise ReportError(f"several runs share a {x} value in {sorted(xs)}; select one style/seed (--style)")
     figure, axes = plt.subplots(figsize=(5, 3.5))
     for k in ks:
         pairs = [(px, _pct(r["mean"]["pass"], k)) for px, r in points if _pct(r["mean"]["pass"], k) is not None]
@@ -213,14 +258,25 @@ def plot_curves(runs: Sequence[dict], x: str, out: Path, ks: Sequence[int] = MEA
 
 def flip_report(before: dict, after: dict) -> Table:
     """Per-problem flips between two runs: solved (at least one correct sample) in one and not the other."""
-    table = Table(["benchmark", "index", "correct before", "correct after", "flip"],
-                  title=f"{run_label(before)} → {run_label(after)}")  # fmt: skip
+    table = Table(
+        ["benchmark", "index", "correct before", "correct after", "flip"],
+        title=f"{run_label(before)} → {run_label(after)}",
+    )
     for name in sorted(set(before["benchmarks"]) & set(after["benchmarks"])):
         old, new = before["benchmarks"][name]["correct_counts"], after["benchmarks"][name]["correct_counts"]
         if set(old) != set(new):
-            raise ReportError(f"flip report: benchmark {name} has different problems in the two runs; compare like with like")
+            raise ReportError(
+                f"flip report: benchmark {name} has different problems in the two runs; compare like with like"
+            )
         for index in sorted(old, key=int):
             if (old[index] > 0) != (new[index] > 0):
-                table.rows.append([PAPER_BENCHMARK_NAMES.get(name, name), int(index), old[index], new[index],
-                                   "fail→pass" if new[index] > 0 else "pass→fail"])  # fmt: skip
+                table.rows.append(
+                    [
+                        PAPER_BENCHMARK_NAMES.get(name, name),
+                        int(index),
+                        old[index],
+                        new[index],
+                        "fail→pass" if new[index] > 0 else "pass→fail",
+                    ]
+                )
     return table

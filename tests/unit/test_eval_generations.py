@@ -8,15 +8,31 @@ from pathlib import Path
 
 import pytest
 
-from eval.generations import (GenerationsError, ReadReport, Record, RunKey, discover, is_complete, path_for,
-                              read_generations, write_generations)  # fmt: skip
+from eval.generations import (
+    GenerationsError,
+    ReadReport,
+    Record,
+    RunKey,
+    discover,
+    is_complete,
+    path_for,
+    read_generations,
+    write_generations,
+)
 
 KEY = RunKey("qwen-math-7b", "base", "reasoning", 0.6, 2, 0, "math500")
 
 
 def _record(index: int, **changes) -> dict:
-    row = {"data_source": "math500", "index": index, "prompt": f"Q{index}", "ground_truth": "3",
-           "responses": ["so \\boxed{3}", ""], "finish_reasons": ["stop", "length"], "lengths": [12, 4096]}  # fmt: skip
+    row = {
+        "data_source": "math500",
+        "index": index,
+        "prompt": f"Q{index}",
+        "ground_truth": "3",
+        "responses": ["so \\boxed{3}", ""],
+        "finish_reasons": ["stop", "length"],
+        "lengths": [12, 4096],
+    }
     row.update(changes)
     return row
 
@@ -44,8 +60,19 @@ def test_a_failed_write_leaves_no_file(tmp_path):
 def _write_raw(tmp_path: Path, lines: list[str]) -> Path:
     path = path_for(tmp_path, KEY)
     path.parent.mkdir(parents=True)
-    header = json.dumps({"_header": {"model": KEY.model, "checkpoint": "base", "style": "reasoning", "tau": 0.6,
-                                     "n": 2, "seed": 0, "benchmark": "math500"}})  # fmt: skip
+    header = json.dumps(
+        {
+            "_header": {
+                "model": KEY.model,
+                "checkpoint": "base",
+                "style": "reasoning",
+                "tau": 0.6,
+                "n": 2,
+                "seed": 0,
+                "benchmark": "math500",
+            }
+        }
+    )
     path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
     return path
 

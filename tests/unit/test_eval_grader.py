@@ -38,9 +38,25 @@ def test_fixture_is_large_real_and_covers_the_required_shapes():
     assert len(pairs) >= 200 and meta["pairs"] == len(pairs)
     assert set(meta["references"]) == {"sept", "verl"}
     categories = {p["category"] for p in pairs}
-    for needed in ("fraction", "dfrac", "decimal", "percent", "degrees", "units_text", "interval", "set", "tuple",
-                   "matrix", "several_boxed_last_right", "several_boxed_last_wrong", "no_boxed", "odd_spacing",
-                   "dollar_wrapped", "e_notation", "e_notation_latex"):  # fmt: skip
+    for needed in (
+        "fraction",
+        "dfrac",
+        "decimal",
+        "percent",
+        "degrees",
+        "units_text",
+        "interval",
+        "set",
+        "tuple",
+        "matrix",
+        "several_boxed_last_right",
+        "several_boxed_last_wrong",
+        "no_boxed",
+        "odd_spacing",
+        "dollar_wrapped",
+        "e_notation",
+        "e_notation_latex",
+    ):
         assert needed in categories, needed
     verdicts = Counter(p["verdicts"]["sept"] for p in pairs)
     assert verdicts[1.0] >= 60 and verdicts[0.0] >= 60  # both outcomes well represented
@@ -48,14 +64,14 @@ def test_fixture_is_large_real_and_covers_the_required_shapes():
     assert sum("e" in p["ground_truth"] and p["data_source"] == "minerva" for p in pairs) >= 10
 
 
-def test_fixture_ground_truths_are_the_authors_benchmark_answers():
+def test_fixture_pairs_are_rebuilt_exactly_from_the_authors_benchmarks():
+    """The committed pairs are what `python -m eval.tools.grader_fixture` builds from the benchmark parquets."""
     if not BENCHMARKS.is_dir():
         pytest.skip(f"reference benchmarks not found at {BENCHMARKS}")
-    from eval.tools.grader_fixture import load_truths
+    from eval.tools.grader_fixture import build_pairs, load_truths
 
-    truths = load_truths(BENCHMARKS)
-    for pair in _fixture()[1]:
-        assert truths[(pair["data_source"], pair["row"])] == pair["ground_truth"], pair["id"]
+    stored = [{k: v for k, v in pair.items() if k != "verdicts"} for pair in _fixture()[1]]
+    assert build_pairs(load_truths(BENCHMARKS)) == stored
 
 
 def test_every_reference_verdict_is_reproduced_in_process():
@@ -102,6 +118,7 @@ def test_last_boxed(text, expected):
         ("1,999.99999999", "1999", (True, "correct_exact")),  # near-integers are truncated, not rounded
         ("1,999.99999999", "2000", (False, "mismatch")),
         ("240", "204", (False, "mismatch")),  # the integer shortcut
+        ("x+t", "x + a", (True, "correct_exact")),  # single-letter unit words: both normalise to "x+"
         ("x^2+2x+1", "(x+1)^2", (True, "correct_sympy")),
         ("\\{1,2\\}", "\\{2,1\\}", (True, "correct_math_verify")),
         ("7", "\\boxed{7", (False, "invalid_ground_truth")),
@@ -113,12 +130,22 @@ def test_documented_quirks(pred, truth, verdict):
 
 
 def test_compute_score_contract_for_verl():
-    result = compute_score("math500", "Thus $\\boxed{\\dfrac{14}{3}}$.", "\\frac{14}{3}", extra_info={"index": 2},
-                           reward_router_address=None)  # fmt: skip
+    result = compute_score(
+        "math500",
+        "Thus $\\boxed{\\dfrac{14}{3}}$.",
+        "\\frac{14}{3}",
+        extra_info={"index": 2},
+        reward_router_address=None,
+    )
     assert result == {"score": 1.0, "acc": True, "pred": "\\dfrac{14}{3}", "reason": "correct_exact"}
     assert compute_score("synthetic_arith", "\\boxed{42}", 42)["acc"] is True  # int ground truth
     assert compute_score("some_new_source", "\\boxed{3}", ["2", "3"])["reason"] == "correct_exact"  # any of a list
-    assert compute_score("aime", "I think 204.", "204") == {"score": 0.0, "acc": False, "pred": None, "reason": "no_boxed"}
+    assert compute_score("aime", "I think 204.", "204") == {
+        "score": 0.0,
+        "acc": False,
+        "pred": None,
+        "reason": "no_boxed",
+    }
     assert compute_score("aime", "\\boxed{204}", {"bad": 1})["reason"] == "invalid_ground_truth"
     with pytest.raises(TypeError, match="solution_str must be str"):
         compute_score("aime", None, "204")
@@ -132,9 +159,15 @@ def test_grader_loads_by_file_path_like_verl_custom_reward_functions():
     assert module.compute_score("minerva", "\\boxed{x^2+2x+1}", "(x+1)^2")["reason"] == "correct_sympy"
 
 
-def test_compute_score_from_threads_scores_sympy_and_math_verify_answers():
+def test_compute_score_from_threads_scores_sympy_and_math_verify_answers(monkeypatch):
     """The reference's signal.alarm raises outside the main thread and scores these 0; ours must not."""
-    cases = [("\\boxed{x^2+2x+1}", "(x+1)^2"), ("\\boxed{\\{1,2\\}}", "\\{2,1\\}"), ("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}")]
+    monkeypatch.setattr(grader, "_shared", {})  # a shared pool of its own, with load-proof budgets
+    monkeypatch.setattr(grader, "DEFAULT_BUDGET_SCALE", SCALE)
+    cases = [
+        ("\\boxed{x^2+2x+1}", "(x+1)^2"),
+        ("\\boxed{\\{1,2\\}}", "\\{2,1\\}"),
+        ("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}"),
+    ]
     results: list[dict] = []
     lock = threading.Lock()
 
@@ -154,13 +187,14 @@ def test_compute_score_from_threads_scores_sympy_and_math_verify_answers():
 def test_pathological_input_costs_at_most_the_timeout_and_is_counted():
     before = grader.grader_stats()
     with GraderPool(workers=1, timeout=1.5) as pool:
+        pool.wait_ready()
         started = time.monotonic()
         # sympy computes 99999999! in C, where no signal can interrupt it: only killing the worker helps
         assert pool.grade("99999999!*x", "x") == (False, "timeout")
-        assert time.monotonic() - started < 4.0
+        assert time.monotonic() - started < 1.5 + 1.0  # the deadline, plus killing and starting a replacement
         assert pool.grade("x^2+2x+1", "(x+1)^2") == (True, "correct_sympy")  # a fresh worker took over
     after = grader.grader_stats()
-    assert after.get("timeout", 0) == before.get("timeout", 0) + 1
+    assert after.get("worker_timeouts", 0) == before.get("worker_timeouts", 0) + 1
     assert after.get("worker_restarts", 0) == before.get("worker_restarts", 0) + 1
 
 
@@ -177,7 +211,12 @@ def test_grade_many_deduplicates_and_only_sends_undecided_pairs_to_workers(monke
     pairs += [("\\boxed{204}", "204")] * 30 + [("\\boxed{205}", "204")] * 30 + [("no box", "204")] * 5
     results = grade_many(pairs, workers=2, budget_scale=SCALE)
     assert sent == [("x^2+2x+1", "(x+1)^2")]
-    assert Counter(r["reason"] for r in results) == {"correct_sympy": 40, "correct_exact": 30, "mismatch": 30, "no_boxed": 5}
+    assert Counter(r["reason"] for r in results) == {
+        "correct_sympy": 40,
+        "correct_exact": 30,
+        "mismatch": 30,
+        "no_boxed": 5,
+    }
 
 
 def _adjacent_suffix_lcp_sum(text: str) -> int:
@@ -200,3 +239,13 @@ def test_repetitive_answers_are_detected_like_the_reference():
     varied = "".join(hashlib.sha256(str(i).encode()).hexdigest() for i in range(4))
     assert not grader._is_repetitive(varied)
     assert grader._distinct_substrings("abab") == 7  # a, b, ab, ba, aba, bab, abab
+
+
+def test_a_crashed_worker_scores_error_and_is_replaced():
+    with GraderPool(workers=1, timeout=30) as pool:
+        pool.wait_ready()
+        (worker,) = pool._all
+        worker.proc.kill()  # as if the OS had killed it (out of memory, segfault in a C extension)
+        worker.proc.wait()
+        assert pool.grade("x^2+2x+1", "(x+1)^2") == (False, "error")
+        assert pool.grade("x^2+2x+1", "(x+1)^2") == (True, "correct_sympy")

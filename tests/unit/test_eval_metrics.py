@@ -6,8 +6,19 @@ import math
 
 import pytest
 
-from eval.metrics import (ProblemSamples, avg_score, benchmark_metrics, bootstrap_ci, length_stats, macro_mean,
-                          maj_at_k, majority_correct, mean_at_n, mean_pass_at_k, pass_at_k)  # fmt: skip
+from eval.metrics import (
+    ProblemSamples,
+    avg_score,
+    benchmark_metrics,
+    bootstrap_ci,
+    length_stats,
+    macro_mean,
+    maj_at_k,
+    majority_correct,
+    mean_at_n,
+    mean_pass_at_k,
+    pass_at_k,
+)
 
 
 @pytest.mark.parametrize(
@@ -74,7 +85,9 @@ def test_bootstrap_interval():
 
 def test_benchmark_metrics_of_a_small_benchmark():
     problems = [
-        ProblemSamples(0, [True, False, False, False], ["1", "2", "2", "2"], [10, 20, 30, 40], ["stop"] * 3 + ["length"]),
+        ProblemSamples(
+            0, [True, False, False, False], ["1", "2", "2", "2"], [10, 20, 30, 40], ["stop"] * 3 + ["length"]
+        ),
         ProblemSamples(1, [True, True, True, True], ["5"] * 4, [5, 5, 5, 5], ["stop"] * 4),
     ]
     out = benchmark_metrics(problems, ks=(1, 2, 4, 8), maj_ks=(4,), n_boot=200)
