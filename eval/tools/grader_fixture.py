@@ -11,6 +11,8 @@ pair is then graded by the *reference* grader loaded from a checkout that is not
         --benchmarks ../shared/reference/sept-authors-data/data/benchmarks \\
         --reference sept=/tmp/sept-ref/sept/verl/utils/reward_score/entropy_math \\
         --reference verl=/tmp/verl-ref/recipe/entropy/reward_score/entropy_math \\
+        --source sept=ElementQi/SePT@0db9b6dd9e0b2453374f2b50a877906fdf7e7644 \\
+        --source verl=volcengine/verl@8542554b086cc0a25832105ec0ec8c1dbf0ab7d0 \\
         --out tests/fixtures/eval/grader_pairs.jsonl
 
 The reference runs in this process's main thread (its ``signal.alarm`` timeouts need that), exactly as the
@@ -384,9 +386,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=DIR",
         help="entropy_math directory of a reference checkout (repeatable; 'sept' is required)",
     )
+    parser.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME=OWNER/REPO@COMMIT",
+        help="where reference NAME's checkout came from, recorded in the fixture",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     references = dict(item.split("=", 1) for item in args.reference)
+    sources = dict(item.split("=", 1) for item in args.source)
     if "sept" not in references:
         parser.error("--reference sept=DIR is required: it is the verdict eval.grader must reproduce")
     pairs = build_pairs(load_truths(args.benchmarks))
@@ -396,7 +406,11 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         for pair in pairs:
             pair.setdefault("verdicts", {})[name] = reference_score(module, pair["response"], pair["ground_truth"])
-        meta["_meta"]["references"][name] = {"path": directory, "seconds": round(time.perf_counter() - started, 1)}
+        meta["_meta"]["references"][name] = {
+            "source": sources.get(name, "unrecorded"),
+            "call": "entropy_math.compute_score(response, ground_truth), fast=False, main thread",
+            "seconds": round(time.perf_counter() - started, 1),
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as handle:
         for record in [meta, *pairs]:

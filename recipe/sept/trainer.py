@@ -64,6 +64,35 @@ def report_overlong(split: str, files, kept: int, max_prompt_length: int) -> int
     return dropped
 
 
+def passk_metrics(data_sources, sample_uids, accs) -> dict[str, float]:
+    """Unbiased pass@k per data source and their unweighted mean, from one validation pass's graded samples.
+
+    Samples are grouped into problems by uid; k runs over the paper's ks (1, 2, 4, ..., 32) up to the smallest n
+    of any problem. Keys: ``val-passk/<data_source>/pass@k``, ``val-passk/mean/pass@k`` and, when k = 1, 8, 32
+    are all available, ``val-passk/mean/avg`` (the paper's AVG). Uses eval.metrics, as offline evaluation does.
+    """
+    from collections import defaultdict
+
+    from eval.metrics import AVG_KS, PAPER_KS, avg_score, macro_mean, mean_pass_at_k
+
+    problems: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for source, uid, acc in zip(data_sources, sample_uids, accs, strict=True):
+        counts = problems[str(source)][str(uid)]
+        counts[0] += 1
+        counts[1] += int(bool(acc))
+    per_source = {}
+    for source, by_uid in problems.items():
+        counts = [tuple(c) for c in by_uid.values()]
+        n_min = min(n for n, _ in counts)
+        per_source[source] = {k: mean_pass_at_k(counts, k) for k in PAPER_KS if k <= n_min}
+    out = {f"val-passk/{src}/pass@{k}": v for src, ks in per_source.items() for k, v in ks.items()}
+    mean = macro_mean(per_source)
+    out.update({f"val-passk/mean/pass@{k}": v for k, v in mean.items()})
+    if all(k in mean for k in AVG_KS):
+        out["val-passk/mean/avg"] = avg_score(mean)
+    return out
+
+
 def masked_token_mean(values: torch.Tensor, mask: torch.Tensor) -> float:
     """Mean of ``values`` over the tokens where ``mask`` is 1."""
     mask = mask.to(values.dtype)
@@ -106,6 +135,13 @@ class SePTTrainer(PPOTrainerSync):
         batch = super()._next_train_batch(num_prompts)
         tu.assign_non_tensor_data(batch, TAU_S_FIELD, float(self.tau_s))
         return batch
+
+    def _val_metrics_update(self, data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs):
+        """verl's validation metrics (mean@n, best@n, ...), plus unbiased pass@k (verl has none) under val-passk/."""
+        metrics = super()._val_metrics_update(data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs)
+        accs = reward_extra_infos_dict.get("acc") or [score > 0 for score in reward_extra_infos_dict["reward"]]
+        metrics.update(passk_metrics(data_sources, sample_uids, accs))
+        return metrics
 
     def _rollout_nll(self, batch) -> float:
         """Token-mean NLL of the samples under the sampler itself (vLLM's log-probs, at τs)."""

@@ -86,3 +86,11 @@ def test_resumed_run_continues_from_the_checkpoint(runs):
     # vLLM got the restored weights: its NLL of the samples equals the trainer's at tau_s = tau_t.
     assert step4["sept/nll"] == pytest.approx(step4["sept/rollout_nll"], rel=0.02)
     assert (tmp / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "4"
+
+
+def test_validation_logs_unbiased_pass_at_k(runs):
+    _, first, _ = runs
+    (initial,) = [r["data"] for r in first["rows"] if r["step"] == 0]
+    # Greedy validation with n = 1: pass@1 is verl's own mean@1 accuracy, computed independently.
+    assert initial["val-passk/synthetic_arith/pass@1"] == pytest.approx(initial["val-core/synthetic_arith/acc/mean@1"])
+    assert initial["val-passk/mean/pass@1"] == pytest.approx(initial["val-passk/synthetic_arith/pass@1"])

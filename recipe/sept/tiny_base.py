@@ -1,0 +1,342 @@
+"""Train the CPU preset's *base* model: a tiny Qwen2 that does arithmetic well greedily and poorly at τ = 1.
+
+``python -m recipe.sept.tiny_base --out models/tiny-arith-base [--seed 0] [--max-minutes 8]``
+
+SePT needs a base model whose most likely answer is usually right while sampling at τ = 1 often is not (the
+paper's Figure 1a): sampling at a low τs then yields mostly right answers, and training on them at τt = 1 moves
+τ = 1 accuracy towards greedy accuracy. A random-init model has no such gap, so this script makes one, with plain
+torch on CPU, in a few minutes:
+
+* task: the rows of ``data_prep.synthetic`` ("What is 37 + 58?"), chat-formatted exactly as the recipe prompts
+  them (``question`` style, the tokenizer's chat template with the generation prompt); the target is
+  ``\\boxed{95}<|im_end|>`` and the loss covers the target tokens only;
+* noise: each epoch a fixed fraction of the targets has one digit replaced by another (same length, no leading
+  zero), so the right answer stays the mode of every digit while a sample at τ = 1 is often wrong;
+* held out: the validation split of ``arithmetic_rows(n_train, n_val, data_seed)``, which is never trained on;
+  a preset built with ``python -m data_prep synthetic --style question --seed S --val-rows V --train-rows T``
+  (same S and V, any T up to the builder's) has exactly this validation set and a prefix of this training set;
+* output: a Hugging Face folder (Qwen2ForCausalLM + the char-level tokenizer of ``recipe.sept.tiny_model``) and
+  ``tiny_base_eval.json``, the accuracy on the validation set at τ = 0 (greedy), 0.5, 0.7, 1.0 and 1.3, measured
+  with HF ``generate`` and graded with ``eval.grader``.
+
+Determinism: the seed fixes the initial weights, the data order and the noise; training runs a fixed number of
+steps on ``torch.set_num_threads(threads)`` threads, so the same seed and thread count give the same weights on
+the same machine (``--max-minutes`` only stops a run that is far slower than expected, and says so).
+
+Why not verl's SFT trainer (``torchrun -m verl.trainer.sft_trainer``): it runs on CPU only through the recipe's
+CPU platform patches, launches torchrun + FSDP2 for a 1-process job, and its loss mask, data format and
+optimiser step would have to be re-checked against a moving patch set; the job here is a ~100-line loop over a
+few thousand 50-token sequences, which plain torch runs deterministically with nothing to configure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from transformers import PreTrainedTokenizerBase, Qwen2ForCausalLM
+
+from data_prep.synthetic import DATA_SOURCE, arithmetic_rows
+from eval.grader import compute_score
+from recipe.sept.tiny_model import build_model, build_tokenizer
+
+PROMPT_STYLE = "question"  # the reasoning suffix would triple the sequence length of a char-level model
+EVAL_TEMPERATURES = (0.0, 0.5, 0.7, 1.0, 1.3)
+IGNORE_INDEX = -100  # label value the HF loss skips: prompt and padding positions
+EVAL_FILE = "tiny_base_eval.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides the trained weights and the evaluation (written into the eval JSON)."""
+
+    seed: int = 0
+    data_seed: int = 0
+    n_val: int = 128
+    n_train: int = 7400
+    noise: float = 0.5
+    hidden_size: int = 128
+    num_layers: int = 2
+    steps: int = 1200
+    batch_size: int = 64
+    lr: float = 3e-3
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    threads: int = 2
+    eval_samples: int = 8
+    max_new_tokens: int = 16
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data
+
+
+def split_rows(settings: Settings) -> tuple[list[dict], list[dict]]:
+    """(train rows, validation rows) of the synthetic arithmetic set; the two never share a question."""
+    rows = arithmetic_rows(settings.n_train, settings.n_val, settings.data_seed, PROMPT_STYLE)
+    return rows["train"], rows["val"]
+
+
+def prompt_text(tok: PreTrainedTokenizerBase, row: dict) -> str:
+    """The prompt exactly as the recipe renders it: the row's messages through the chat template."""
+    return tok.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
+
+
+def target_text(answer: str, eos: str) -> str:
+    """The response the model learns to give: the boxed answer, then the end-of-turn token that stops sampling."""
+    return f"\\boxed{{{answer}}}{eos}"
+
+
+def corrupt_answer(answer: str, rng: random.Random) -> str:
+    """``answer`` with one digit replaced by a different one; same length, no new leading zero."""
+    pos = rng.randrange(len(answer))
+    lowest = "1" if pos == 0 and len(answer) > 1 else "0"
+    choices = [d for d in "0123456789" if d >= lowest and d != answer[pos]]
+    return answer[:pos] + rng.choice(choices) + answer[pos + 1 :]
+
+
+def epoch_plan(n_rows: int, noise: float, seed: int, epoch: int) -> tuple[list[int], set[int]]:
+    """(row order, rows whose target is corrupted) for one epoch; a function of (seed, epoch) only.
+
+    Exactly ``round(noise * n_rows)`` rows are corrupted, a different subset each epoch, so the model learns
+    the noise as a spread around the right answer rather than memorising one wrong answer per question.
+    """
+    rng = random.Random(f"tiny_base/{seed}/{epoch}")
+    order = list(range(n_rows))
+    rng.shuffle(order)
+    noisy = set(rng.sample(range(n_rows), round(noise * n_rows)))
+    return order, noisy
+
+
+def encode(tok: PreTrainedTokenizerBase, prompt: str, target: str) -> tuple[list[int], list[int]]:
+    """(input ids, labels) with the prompt positions masked out of the loss."""
+    prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    target_ids = tok(target, add_special_tokens=False)["input_ids"]
+    return prompt_ids + target_ids, [IGNORE_INDEX] * len(prompt_ids) + target_ids
+
+
+def collate(examples: Sequence[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded batch tensors; padding is masked out of attention and loss."""
+    width = max(len(ids) for ids, _ in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE_INDEX, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for i, (seq, lab) in enumerate(examples):
+        ids[i, : len(seq)] = torch.tensor(seq)
+        labels[i, : len(lab)] = torch.tensor(lab)
+        mask[i, : len(seq)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+class Batches:
+    """Deterministic endless stream of training batches: epoch after epoch of shuffled, partly noisy rows."""
+
+    def __init__(self, tok: PreTrainedTokenizerBase, rows: list[dict], settings: Settings) -> None:
+        self.tok, self.rows, self.settings = tok, rows, settings
+        self.prompts = [prompt_text(tok, row) for row in rows]
+        self.noisy_seen = self.seen = 0
+
+    def examples(self, epoch: int):
+        """This epoch's (input ids, labels) in order; counts how many targets were corrupted."""
+        order, noisy = epoch_plan(len(self.rows), self.settings.noise, self.settings.seed, epoch)
+        rng = random.Random(f"tiny_base/{self.settings.seed}/{epoch}/digits")
+        for i in order:
+            answer = self.rows[i]["reward_model"]["ground_truth"]
+            if i in noisy:
+                answer = corrupt_answer(answer, rng)
+                self.noisy_seen += 1
+            self.seen += 1
+            yield encode(self.tok, self.prompts[i], target_text(answer, self.tok.eos_token))
+
+    def __iter__(self):
+        batch, epoch = [], 0
+        while True:
+            for example in self.examples(epoch):
+                batch.append(example)
+                if len(batch) == self.settings.batch_size:
+                    yield collate(batch, self.tok.pad_token_id)
+                    batch = []
+            epoch += 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training
+
+
+def lr_factor(step: int, settings: Settings) -> float:
+    """Linear warm-up, then cosine decay to 10 % of the peak rate at the last step."""
+    if step < settings.warmup_steps:
+        return (step + 1) / settings.warmup_steps
+    progress = (step - settings.warmup_steps) / max(1, settings.steps - settings.warmup_steps)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def train(
+    model: Qwen2ForCausalLM, batches: Batches, settings: Settings, max_seconds: float, log_every: int = 50
+) -> dict:
+    """Run ``settings.steps`` AdamW steps (fewer if ``max_seconds`` runs out); returns a training summary."""
+    optim = torch.optim.AdamW(
+        model.parameters(), lr=settings.lr, betas=(0.9, 0.98), weight_decay=settings.weight_decay
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda step: lr_factor(step, settings))
+    model.train()
+    start, window, losses = time.monotonic(), [], []
+    stream = iter(batches)
+    step = 0
+    while step < settings.steps:
+        loss = model(**next(stream)).loss
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optim.step()
+        sched.step()
+        step += 1
+        window.append(loss.item())
+        if step % log_every == 0 or step == settings.steps:
+            losses.append((step, sum(window) / len(window)))
+            print(f"step {step:5d}/{settings.steps}  loss {losses[-1][1]:.4f}  {time.monotonic() - start:6.1f} s",
+                  flush=True)
+            window = []
+        if time.monotonic() - start > max_seconds:
+            print(f"WARNING: time cap of {max_seconds:.0f} s reached after {step} of {settings.steps} steps; "
+                  "the weights differ from a full run with this seed", file=sys.stderr, flush=True)
+            break
+    model.eval()
+    return {"steps_done": step, "train_seconds": round(time.monotonic() - start, 1), "loss_curve": losses,
+            "noise_fraction_seen": round(batches.noisy_seen / max(1, batches.seen), 4)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Evaluation
+
+
+@torch.no_grad()
+def sample_answers(
+    model: Qwen2ForCausalLM, tok: PreTrainedTokenizerBase, prompts: list[str], temperature: float, n: int,
+    max_new_tokens: int,
+) -> list[list[str]]:
+    """``n`` completions per prompt with HF ``generate`` (greedy when temperature is 0), pure sampling otherwise
+    (no top-k/top-p, as vLLM samples in the recipe)."""
+    tok.padding_side = "left"  # batched generation continues every prompt from its last token
+    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    greedy = temperature == 0
+    out = model.generate(
+        **enc,
+        do_sample=not greedy,
+        temperature=None if greedy else temperature,
+        top_k=None if greedy else 0,
+        top_p=None if greedy else 1.0,
+        num_return_sequences=1 if greedy else n,
+        max_new_tokens=max_new_tokens,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    texts = tok.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+    per = 1 if greedy else n
+    return [texts[i * per : (i + 1) * per] for i in range(len(prompts))]
+
+
+def accuracy_table(
+    model: Qwen2ForCausalLM, tok: PreTrainedTokenizerBase, rows: list[dict], settings: Settings
+) -> list[dict]:
+    """Validation accuracy (mean over questions and samples) at each of EVAL_TEMPERATURES, plus per operation."""
+    prompts = [prompt_text(tok, row) for row in rows]
+    truths = [row["reward_model"]["ground_truth"] for row in rows]
+    ops = [row["prompt"][-1]["content"].split()[3] for row in rows]  # "What is a OP b?"
+    table = []
+    for temperature in EVAL_TEMPERATURES:
+        torch.manual_seed(settings.seed)
+        answers = sample_answers(model, tok, prompts, temperature, settings.eval_samples, settings.max_new_tokens)
+        scores = [[compute_score(DATA_SOURCE, a, t)["score"] for a in group] for group, t in zip(answers, truths)]
+        per_q = [sum(s) / len(s) for s in scores]
+        by_op = {op: _mean([p for p, o in zip(per_q, ops) if o == op]) for op in sorted(set(ops))}
+        table.append({"temperature": temperature, "samples_per_question": len(scores[0]),
+                      "accuracy": _mean(per_q), "by_operation": by_op})
+    return table
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else float("nan")
+
+
+def format_table(table: list[dict]) -> str:
+    """The accuracy-vs-temperature table as Markdown."""
+    ops = list(table[0]["by_operation"])
+    lines = ["| τ | samples/q | accuracy | " + " | ".join(ops) + " |", "|---" * (3 + len(ops)) + "|"]
+    for r in table:
+        cells = [f"{r['by_operation'][op]:.3f}" for op in ops]
+        lines.append(f"| {r['temperature']} | {r['samples_per_question']} | {r['accuracy']:.3f} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Entry point
+
+
+def build_base_model(out: str | Path, settings: Settings, max_minutes: float = 8.0) -> dict:
+    """Train, save (model, tokenizer, eval JSON) to ``out`` and return the eval record."""
+    torch.set_num_threads(settings.threads)
+    wall = time.monotonic()
+    tok = build_tokenizer()
+    train_rows, val_rows = split_rows(settings)
+    model = build_model(len(tok), tok.eos_token_id, tok.pad_token_id, settings.seed,
+                        hidden_size=settings.hidden_size, num_layers=settings.num_layers)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"{n_params / 1e6:.2f} M parameters; {len(train_rows)} train / {len(val_rows)} val questions; "
+          f"noise {settings.noise:.0%}", flush=True)
+    summary = train(model, Batches(tok, train_rows, settings), settings, max_minutes * 60)
+    table = accuracy_table(model, tok, val_rows, settings)
+    print(format_table(table), flush=True)
+    record = {"settings": asdict(settings), "parameters": n_params, "prompt_style": PROMPT_STYLE,
+              "train_rows": len(train_rows), "val_rows": len(val_rows), **summary, "accuracy": table,
+              "wall_seconds": round(time.monotonic() - wall, 1),
+              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    save(model, tok, out, record)
+    return record
+
+
+def save(model: Qwen2ForCausalLM, tok: PreTrainedTokenizerBase, out: str | Path, record: dict) -> Path:
+    """Write the HF folder (generation stops at <|im_end|>) and the eval JSON next to the weights."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.generation_config.eos_token_id = tok.eos_token_id
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.save_pretrained(out, safe_serialization=True)
+    tok.padding_side = "right"
+    tok.save_pretrained(out)
+    (out / EVAL_FILE).write_text(json.dumps(record, indent=1) + "\n")
+    return out
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="folder to write the model into")
+    parser.add_argument("--max-minutes", type=float, default=8.0,
+                        help="stop training early past this many minutes (the run is then not reproducible)")
+    for field, default in asdict(Settings()).items():
+        parser.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default)
+    args = parser.parse_args(argv)
+    settings = Settings(**{f: getattr(args, f) for f in asdict(Settings())})
+    if not 0 <= settings.noise < 1:
+        parser.error(f"--noise must be in [0, 1), got {settings.noise}")
+    return args, settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    args, settings = parse_args(argv)
+    record = build_base_model(args.out, settings, args.max_minutes)
+    print(f"base model written to {args.out} ({record['wall_seconds']} s, peak RSS {record['peak_rss_mb']} MB)")
+
+
+if __name__ == "__main__":
+    main()
