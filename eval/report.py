@@ -3,7 +3,7 @@
     python -m eval.report metrics.json --model qwen-math-7b --method SePT=qwen-math-7b/step200@1 \\
         [--table mean|benchmark] [--format md|csv|latex] [--paper ../shared/reference/paper-tables/table1_mean_passk.csv
         --paper-model Qwen2.5-Math-7B [--paper-where train_data=DSR]] [--plot-tau tau.png] [--plot-steps steps.png]
-        [--flips A B]
+        [--flips A B] [--baseline-tau TAU]
 
 The first row is always "Baseline": ``--model``'s ``base`` checkpoint at its best τ by AVG; Δ columns are
 relative to it. Run specs are ``model/checkpoint[/style][@tau]``.
@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("metrics", type=Path)
     parser.add_argument("--model", required=True, help="model whose 'base' checkpoint is the baseline")
     parser.add_argument("--style", help="prompt style to use when several were evaluated")
+    parser.add_argument("--baseline-tau", type=float, help="baseline at this τ instead of the best by AVG (n < 32)")
     parser.add_argument("--method", action="append", default=[], metavar="LABEL=SPEC")
     parser.add_argument("--table", choices=("mean", "benchmark"), default="mean")
     parser.add_argument("--format", choices=("md", "csv", "latex"), default="md")
@@ -66,7 +67,7 @@ def _run(args: argparse.Namespace) -> str:
     runs = load_metrics(args.metrics)
     if args.style:
         runs = [r for r in runs if r["style"] == args.style]
-    baseline = select_baseline(runs, args.model)
+    baseline = select_baseline(runs, args.model, tau=args.baseline_tau)
     methods = [(f"Baseline (τ={baseline['tau']:g})", baseline)]
     for item in args.method:
         label, sep, spec = item.partition("=")

@@ -137,16 +137,26 @@ def find_run(runs: Sequence[dict], spec: str) -> dict:
     return found[0]
 
 
-def select_baseline(runs: Sequence[dict], model: str, style: str | None = None) -> dict:
-    """The untrained model (checkpoint ``base``) at its best swept τ by mean AVG; ties go to the lower τ."""
+def select_baseline(runs: Sequence[dict], model: str, style: str | None = None, tau: float | None = None) -> dict:
+    """The untrained model (checkpoint ``base``) at its best swept τ by mean AVG; ties go to the lower τ.
+
+    ``tau`` fixes the baseline's temperature instead (for sweeps with n < 32, where AVG is undefined).
+    """
     swept = [r for r in runs if r["model"] == model and r["checkpoint"] == "base" and style in (None, r["style"])]
     if not swept:
         raise ReportError(
             f"no baseline runs: model {model!r} has no checkpoint 'base'" + (f" with style {style!r}" if style else "")
         )
+    if tau is not None:
+        at_tau = [r for r in swept if abs(r["tau"] - tau) < 1e-9]
+        if not at_tau:
+            raise ReportError(f"no baseline run of {model!r} at τ={tau:g}; swept: {sorted(r['tau'] for r in swept)}")
+        return at_tau[0]
     unscored = [run_label(r) for r in swept if r["mean"]["avg"] is None]
     if unscored:
-        raise ReportError(f"baseline runs without AVG (need n >= 32): {unscored}")
+        raise ReportError(
+            f"baseline runs without AVG (need n >= 32): {unscored}; sample n >= 32 or fix the τ with --baseline-tau"
+        )
     return max(sorted(swept, key=lambda r: r["tau"]), key=lambda r: r["mean"]["avg"])
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 
 from omegaconf import DictConfig, OmegaConf
@@ -38,8 +39,19 @@ class TauSSchedule:
 
 
 @dataclass
+class EvalSweep:
+    temperatures: list = field(default_factory=list)
+    n: int = 32
+    greedy_n: int = 1
+    generations_dir: str | None = None
+    model_name: str = "model"
+    style: str = "question"
+
+
+@dataclass
 class SePTConfig:
     tau_s: TauSSchedule = field(default_factory=TauSSchedule)
+    eval: EvalSweep = field(default_factory=EvalSweep)
     tau_t: float = 1.0
     tau_t_mode: str = "fixed"
     monitor_reward: bool = True
@@ -95,8 +107,29 @@ def parse_sept_config(config: DictConfig) -> SePTConfig:
     if not tau_t > 0:
         _fail("sept.tau_t", tau_t, "a training temperature must be > 0 (the paper uses 1.0)")
     return SePTConfig(
-        tau_s=sched, tau_t=tau_t, tau_t_mode=tau_t_mode,
+        tau_s=sched, eval=_parse_eval(section.eval), tau_t=tau_t, tau_t_mode=tau_t_mode,
         monitor_reward=bool(section.monitor_reward), cpu=bool(section.cpu),
+    )
+
+
+def _parse_eval(section: DictConfig) -> EvalSweep:
+    """``sept.eval``: the evaluation-temperature sweep run by each validation pass (recipe/sept/sweep.py)."""
+    _check_fields(section, EvalSweep, "sept.eval")
+    temps = [float(t) for t in section.temperatures]
+    if any(not (t >= 0) for t in temps) or len(set(temps)) != len(temps):
+        _fail("sept.eval.temperatures", list(section.temperatures), "distinct temperatures >= 0 (0 = greedy)")
+    for key in ("n", "greedy_n"):
+        if not (isinstance(section[key], int) and section[key] >= 1):
+            _fail(f"sept.eval.{key}", section[key], "samples per prompt: an integer >= 1")
+    for key in ("model_name", "style"):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", str(section[key])):
+            _fail(f"sept.eval.{key}", section[key], "a folder name: letters, digits and . _ + - (no '/')")
+    if temps and section.generations_dir is None:
+        _fail("sept.eval.generations_dir", None, "a sweep stores its generations: set a folder (e.g. results/evals)")
+    return EvalSweep(
+        temperatures=temps, n=int(section.n), greedy_n=int(section.greedy_n),
+        generations_dir=os.path.expanduser(str(section.generations_dir)) if section.generations_dir else None,
+        model_name=str(section.model_name), style=str(section.style),
     )
 
 

@@ -9,9 +9,11 @@ One command, two stages, both resumable:
    ``data.messages_key=messages``) and the online actor's model, FSDP and optimizer settings. The composed SFT config
    is written to ``<run>/sft_trainer.yaml``; checkpoints go to ``trainer.default_local_dir`` and verl resumes from them.
 
-Configs: the SePT presets (``configs/offline_sept_*.yaml`` include the online preset and change only what the
-offline run needs), composed with Hydra's compose API exactly as ``main_sept`` composes them, checked by
-``prepare_config`` and verl's ``validate_config``.
+Configs: ``configs/offline_sept_*.yaml`` repeat their online preset (a unit test keeps them equal) with a constant τs
+and their own output folder. They are composed with Hydra's compose API as ``tests/helpers.compose_preset`` composes
+``main_sept``'s presets (not ``hydra.main``: inside it, Hydra cannot compose verl's ``sft_trainer_engine``), then
+checked by ``prepare_config``, the offline checks below, verl's ``validate_config`` and, for the SFT config, the
+typed sections verl's ``SFTTrainer`` builds — all before the generation starts.
 
 Choices and departures (from the paper's online SePT and from verl's offline tools):
 - Generator: vLLM's offline ``LLM``, not ``verl.trainer.main_generation_server``. That entry sends chat messages to
@@ -20,15 +22,17 @@ Choices and departures (from the paper's online SePT and from verl's offline too
   never schedules). Here prompts are rendered by verl's Continuous Token builder (the agent loop's path), and each
   request gets the sampling parameters verl's vLLM server builds (``max_tokens``, ``repetition_penalty=1``,
   ``ignore_eos``), with ``n_gpus_per_node / tensor_model_parallel_size`` engines seeded ``rollout.seed + rank``.
-- Training temperature: verl's SFT trainer passes ``temperature=1.0`` to the engine unconditionally, so offline SePT
-  supports τt = 1 only (the paper's default); other values are refused.
+- Training temperature: verl's engine divides the logits by a per-batch temperature, but its SFT trainer sets it to
+  1.0 unconditionally (``SFTTrainer.fit``), so offline SePT supports τt = 1 only (the paper's default); other values
+  are refused.
 - Updates: online, each step's ``train_batch_size`` prompts are used in ``train_batch_size / ppo_mini_batch_size``
   optimizer updates of ``ppo_mini_batch_size × G`` answers, and verl steps the LR scheduler once per step. The SFT run
   makes the same number of updates of the same size (``ppo_mini_batch_size × G`` rows), so one epoch over the set is
   one online epoch; LR warm-up and save frequency are rescaled from steps to updates.
 - Tokens: online SePT trains on the sampled token ids; verl's SFT trainer re-tokenises the text through the chat
   template, which also trains the template's end-of-turn tokens — after truncated answers too. The manifest counts
-  the rows whose SFT tokens start with exactly the sampled ones (``token_exact_rows``) and the finish reasons.
+  the rows whose SFT tokens start with exactly the sampled ones (``token_exact_rows``) and the finish reasons; each
+  row keeps its sampled ``response_ids`` and ``sampler_nll`` (the NLL at τs, online ``sept/rollout_nll``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from importlib.metadata import version
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -50,7 +55,9 @@ from recipe.sept.losses import SEPT_NLL_LOSS
 from recipe.sept.main_sept import CONFIG_DIR, prepare_config, validate_with_verl
 from recipe.sept.offline_set import (
     MESSAGES_KEY,
+    SET_FILE,
     OfflineSetError,
+    Prompt,
     Sample,
     build_rows,
     load_set,
@@ -78,14 +85,15 @@ def check_offline_settings(config: DictConfig) -> None:
     """What an offline run needs beyond SePT's own checks; raises SePTConfigError naming the key."""
     sept = parse_sept_config(config)
     actor = config.actor_rollout_ref.actor
-    if sept.tau_s.schedule != "constant":
-        _fail("sept.tau_s.schedule", sept.tau_s.schedule, "offline SePT samples once, at sept.tau_s.start: set constant")
-    if sept.tau_t != 1.0 or sept.tau_t_mode != "fixed":
-        _fail("sept.tau_t", (sept.tau_t, sept.tau_t_mode),
-              "verl's SFT trainer computes the loss at temperature 1 only: use sept.tau_t=1.0 sept.tau_t_mode=fixed")
     if actor.policy_loss.loss_mode != SEPT_NLL_LOSS:
         _fail("actor_rollout_ref.actor.policy_loss.loss_mode", actor.policy_loss.loss_mode,
               f"offline SePT is SFT on the answers, the offline form of {SEPT_NLL_LOSS!r} only (use method=sept)")
+    if sept.tau_s.schedule != "constant":
+        _fail("sept.tau_s.schedule", sept.tau_s.schedule,
+              "offline SePT samples once, at sept.tau_s.start: set constant")
+    if sept.tau_t != 1.0 or sept.tau_t_mode != "fixed":
+        _fail("sept.tau_t", (sept.tau_t, sept.tau_t_mode),
+              "verl's SFT trainer computes the loss at temperature 1 only: use sept.tau_t=1.0 sept.tau_t_mode=fixed")
     if actor.ppo_epochs != 1:
         _fail("actor_rollout_ref.actor.ppo_epochs", actor.ppo_epochs, "offline update counts assume 1 (SePT's value)")
     if config.data.train_batch_size % actor.ppo_mini_batch_size:
@@ -188,6 +196,7 @@ def engine_kwargs(config: DictConfig, tok: Tokenization, rank: int) -> dict:
         "disable_log_stats": rollout.disable_log_stats,
         "tensor_parallel_size": rollout.tensor_model_parallel_size,
         "seed": rollout.seed + rank,
+        "logprobs_mode": rollout.logprobs_mode,
         **{k: v for k, v in (rollout.engine_kwargs.get("vllm") or {}).items() if v is not None},
     }
 
@@ -209,6 +218,8 @@ def sampling_kwargs(config: DictConfig) -> dict:
         "top_k": int(rollout.top_k),
         "repetition_penalty": 1.0,
         "ignore_eos": bool(rollout.ignore_eos),
+        # The sampled token's log-prob only (verl asks for the same when rollout.calculate_log_probs is on).
+        "logprobs": 0,
         # Keep special tokens generated inside an answer in its text, so re-tokenising gives them back.
         "skip_special_tokens": False,
     }
@@ -224,7 +235,13 @@ def replica_devices(config: DictConfig) -> list[str | None]:
     return [",".join(visible[r * tp : (r + 1) * tp]) for r in range(n // tp)]
 
 
-def generate_shard(job: dict) -> list[list[tuple[str, list[int], str]]]:
+def _answer(completion) -> tuple[str, list[int], str, list[float]]:
+    ids = list(completion.token_ids)
+    logprobs = [completion.logprobs[i][t].logprob for i, t in enumerate(ids)] if completion.logprobs else []
+    return completion.text, ids, str(completion.finish_reason), logprobs
+
+
+def generate_shard(job: dict) -> list[list[tuple[str, list[int], str, list[float]]]]:
     """Run in a fresh process (vLLM's memory is released when it exits): answers for one shard of prompts."""
     if job["devices"] is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = job["devices"]
@@ -233,7 +250,7 @@ def generate_shard(job: dict) -> list[list[tuple[str, list[int], str]]]:
     llm = LLM(**job["engine"])
     params = [SamplingParams(max_tokens=m, **job["sampling"]) for m in job["max_tokens"]]
     outputs = llm.generate([{"prompt_token_ids": ids} for ids in job["prompt_ids"]], params, use_tqdm=True)
-    return [[(c.text, list(c.token_ids), str(c.finish_reason)) for c in out.outputs] for out in outputs]
+    return [[_answer(c) for c in out.outputs] for out in outputs]
 
 
 def generate(config: DictConfig, tok: Tokenization, prompt_ids: list[list[int]]) -> list[list[Sample]]:
@@ -257,8 +274,8 @@ def generate(config: DictConfig, tok: Tokenization, prompt_ids: list[list[int]])
     return [[Sample(*answer) for answer in answers] for shard in shards for answers in shard]
 
 
-def make_set(config: DictConfig, tok: Tokenization, set_dir: Path, request: dict) -> dict:
-    """Generate the set and write it with its manifest."""
+def choose_prompts(config: DictConfig, tok: Tokenization) -> tuple[list[Prompt], int]:
+    """The online run's training prompts (``train_max_samples``, overlong filter) and how many were too long."""
     data = config.data
     rows = read_source_rows(train_files(config))
     keep = sample_rows(len(rows), int(data.get("train_max_samples", -1)), bool(data.shuffle), data.seed)
@@ -266,18 +283,201 @@ def make_set(config: DictConfig, tok: Tokenization, set_dir: Path, request: dict
         rows, tok.encode, config.actor_rollout_ref.rollout.prompt_length, bool(data.filter_overlong_prompts),
         keep=keep, prompt_key=data.prompt_key,
     )
+    if not prompts:
+        raise OfflineSetError(f"no prompt of {train_files(config)} fits in data.max_prompt_length="
+                              f"{config.actor_rollout_ref.rollout.prompt_length} tokens: raise it or check the data")
+    return prompts, dropped
+
+
+def make_set(config: DictConfig, tok: Tokenization, prompts: list[Prompt], dropped: int, set_dir: Path,
+             request: dict) -> dict:
+    """Generate the answers and write the set with its manifest."""
     print(f"offline: generating {len(prompts)} prompts x G={request['n']} at tau_s={request['tau_s']} "
           f"({dropped} prompts over {request['max_prompt_length']} tokens dropped)", flush=True)
     start = time.time()
     samples = generate(config, tok, [p.prompt_ids for p in prompts])
     seconds = time.time() - start
-    set_rows = build_rows(prompts, samples, tok.render, prompt_key=data.prompt_key)
-    import vllm
-
+    set_rows = build_rows(prompts, samples, tok.render, prompt_key=config.data.prompt_key)
     extra = {
         "prompts": len(prompts),
         "prompts_dropped_overlong": dropped,
-        "generator": {"engine": "vllm.LLM", "vllm": vllm.__version__, "replicas": len(replica_devices(config)),
+        "generator": {"engine": "vllm.LLM", "vllm": version("vllm"), "replicas": len(replica_devices(config)),
                       "seconds": round(seconds, 2)},
     }
     return write_set(set_dir, set_rows, request, extra)
+
+
+# ---------------------------------------------------------------- stage 2: SFT with verl's trainer
+
+
+def update_plan(config: DictConfig, prompts: int) -> dict:
+    """SFT batch and update count equal to the online run's optimizer updates (module docstring, "Updates")."""
+    data, actor, trainer = config.data, config.actor_rollout_ref.actor, config.trainer
+    if prompts < data.train_batch_size:
+        _fail("data.train_batch_size", data.train_batch_size,
+              f"more than the {prompts} prompts kept: the online run would make no step; lower it or add prompts")
+    per_step = data.train_batch_size // actor.ppo_mini_batch_size
+    online_steps = trainer.total_training_steps or (prompts // data.train_batch_size) * trainer.total_epochs
+    updates = online_steps * per_step
+    return {
+        "online_steps": online_steps,
+        "updates_per_step": per_step,
+        "updates": updates,
+        "batch_rows": actor.ppo_mini_batch_size * config.actor_rollout_ref.rollout.n,
+        # verl's SFT loop stops at total_training_steps but never runs past total_epochs: enough epochs to get there.
+        "epochs": math.ceil(updates / (prompts // actor.ppo_mini_batch_size)),
+    }
+
+
+def _per_update(value: int, per_step: int) -> int:
+    """A count in online steps as a count in updates; non-positive values keep their meaning (off / use ratio)."""
+    return value * per_step if value > 0 else value
+
+
+def sft_config(config: DictConfig, set_file: Path, manifest: dict) -> DictConfig:
+    """verl's ``sft_trainer_engine`` config with the online actor's model, FSDP, optimizer and checkpoint settings."""
+    from hydra import compose, initialize_config_module
+
+    with initialize_config_module(config_module="verl.trainer.config", version_base=None):
+        sft = compose(config_name="sft_trainer_engine")
+    plan = update_plan(config, manifest["prompts"])
+    actor, trainer = config.actor_rollout_ref.actor, config.trainer
+    plain = lambda node: OmegaConf.to_container(node, resolve=True)  # noqa: E731
+    settings = {
+        "model": plain(config.actor_rollout_ref.model),
+        "engine": {**plain(actor.fsdp_config), "strategy": actor.strategy},
+        "optim": {**plain(actor.optim),
+                  "lr_warmup_steps": _per_update(actor.optim.lr_warmup_steps, plan["updates_per_step"])},
+        "checkpoint": {"save_contents": plain(actor.checkpoint.save_contents),
+                       "load_contents": plain(actor.checkpoint.load_contents)},
+        "data": {
+            "train_files": str(set_file),
+            "val_files": None,
+            "messages_key": MESSAGES_KEY,
+            "train_batch_size": plan["batch_rows"],
+            "micro_batch_size_per_gpu": actor.ppo_micro_batch_size_per_gpu,
+            "use_dynamic_bsz": actor.use_dynamic_bsz,
+            "max_token_len_per_gpu": actor.ppo_max_token_len_per_gpu,
+            # Longest tokenised row of this set: nothing is cut.
+            "max_length": manifest["max_sft_tokens"],
+            "truncation": "error",
+            "num_workers": config.data.dataloader_num_workers,
+            "apply_chat_template_kwargs": plain(config.data.apply_chat_template_kwargs),
+        },
+        "trainer": {
+            "default_local_dir": str(Path(os.path.expanduser(trainer.default_local_dir)).resolve()),
+            "project_name": trainer.project_name,
+            "experiment_name": trainer.experiment_name,
+            "total_epochs": plan["epochs"],
+            "total_training_steps": plan["updates"],
+            "logger": plain(trainer.logger),
+            "seed": config.data.seed,
+            "save_freq": _per_update(trainer.save_freq, plan["updates_per_step"]),
+            "test_freq": -1,
+            "max_ckpt_to_keep": trainer.max_actor_ckpt_to_keep,
+            "resume_mode": trainer.resume_mode,
+            "resume_from_path": trainer.resume_from_path,
+            "device": trainer.device,
+            "nnodes": 1,
+            "n_gpus_per_node": trainer.n_gpus_per_node,
+        },
+    }
+    with open_dict(sft):
+        sft.merge_with(settings)
+    return sft
+
+
+def validate_sft_config(sft: DictConfig) -> None:
+    """verl's own start-up checks of the SFT config: the typed sections ``SFTTrainer._build_config`` builds."""
+    from verl.utils.config import omega_conf_to_dataclass
+
+    for section in ("model", "engine", "optim", "checkpoint", "profiler"):
+        omega_conf_to_dataclass(sft[section])
+
+
+def trained_updates(checkpoint_dir: str) -> int:
+    """Updates already saved by verl's SFT checkpoint handler (0 when none)."""
+    tracker = Path(checkpoint_dir) / TRACKER_FILE
+    return int(tracker.read_text().strip()) if tracker.is_file() else 0
+
+
+def launch_sft(sft_path: Path, nproc: int) -> None:
+    """verl's SFT trainer, unmodified, under torchrun; the environment carries the recipe's modules (and the
+    CPU platform on CPU runs) into it."""
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1", f"--nproc_per_node={nproc}",
+        "-m", "verl.trainer.sft_trainer", f"--config-path={sft_path.parent}", f"--config-name={sft_path.stem}",
+        f"hydra.run.dir={sft_path.parent / 'sft_hydra'}",
+    ]
+    proc = subprocess.run(cmd, env=dict(os.environ))
+    if proc.returncode:
+        raise SystemExit(f"sept offline: verl's SFT trainer failed (exit {proc.returncode}); its output is above, "
+                         f"its config is {sft_path}")
+
+
+# ---------------------------------------------------------------- the command
+
+
+def run(config: DictConfig) -> None:
+    folder = run_dir(config)
+    set_dir = folder / SET_DIR
+    tok = Tokenization(config)
+    request = generation_request(config, tok)
+    manifest = load_set(set_dir, request)
+    if manifest is None:
+        prompts, dropped = choose_prompts(config, tok)
+        # Anything the SFT stage would refuse fails now, not after the generation.
+        validate_sft_config(sft_config(config, set_dir / SET_FILE, {"prompts": len(prompts), "max_sft_tokens": 1}))
+        manifest = make_set(config, tok, prompts, dropped, set_dir, request)
+        print(f"offline: wrote {manifest['rows']} rows to {set_dir} in {manifest['generator']['seconds']} s "
+              f"(finish reasons {manifest['finish_reasons']}, token-exact {manifest['token_exact_rows']})", flush=True)
+    else:
+        print(f"offline: reusing the generated set in {set_dir} ({manifest['rows']} rows, {manifest['created']})",
+              flush=True)
+    sft = sft_config(config, set_dir / manifest["file"], manifest)
+    validate_sft_config(sft)
+    sft_path = folder / f"{SFT_CONFIG_NAME}.yaml"
+    OmegaConf.save(sft, sft_path)
+    total, done = sft.trainer.total_training_steps, trained_updates(sft.trainer.default_local_dir)
+    print(f"offline: SFT of {sft.data.train_batch_size} rows per update, {total} updates "
+          f"({update_plan(config, manifest['prompts'])['updates_per_step']} per online step), {done} already saved",
+          flush=True)
+    if done >= total and sft.trainer.resume_mode != "disable":
+        print(f"offline: nothing to train; checkpoints in {sft.trainer.default_local_dir}", flush=True)
+        return
+    start = time.time()
+    launch_sft(sft_path, config.trainer.n_gpus_per_node)
+    print(f"offline: SFT finished in {time.time() - start:.1f} s; checkpoints in {sft.trainer.default_local_dir}",
+          flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m recipe.sept.offline", description=__doc__.splitlines()[0])
+    parser.add_argument("--config-name", required=True,
+                        help="a preset in configs/, e.g. offline_sept_cpu or offline_sept_qwen2.5_math_7b_dsr")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides key=value, as for main_sept")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    try:
+        config = prepare_config(compose_config(args.config_name, args.overrides))
+        check_offline_settings(config)
+    except SePTConfigError as exc:
+        raise SystemExit(f"sept offline: bad config: {exc}") from None
+    # Inherited by the generation processes and by torchrun's SFT processes.
+    os.environ.update({k: str(v) for k, v in config.ray_kwargs.ray_init.runtime_env.env_vars.items()})
+    if config.sept.cpu:
+        from recipe.sept import cpu_platform
+
+        cpu_platform.activate()
+    validate_with_verl(config)
+    try:
+        run(config)
+    except (OfflineSetError, SePTConfigError) as exc:
+        raise SystemExit(f"sept offline: {exc}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -48,6 +48,8 @@ class Sample:
     text: str
     token_ids: list[int]
     finish_reason: str
+    # The sampler's log-probability of each answer token (vLLM's processed log-probs: at tau_s).
+    logprobs: Sequence[float] = ()
 
 
 def sha256_file(path: str | Path) -> str:
@@ -118,9 +120,10 @@ def build_rows(
 ) -> list[dict]:
     """One SFT row per answer.
 
-    ``token_exact`` says whether the SFT tokenisation of the conversation starts with exactly the prompt and answer
-    tokens that were sampled (online SePT trains on those tokens; the SFT trainer re-tokenises text, and a byte
-    sequence that is not valid UTF-8, for example, does not survive the round trip).
+    ``sampler_nll`` is the answer's token-mean NLL under the sampler at τs, the offline counterpart of the online
+    ``sept/rollout_nll``. ``token_exact`` says whether the SFT tokenisation of the conversation starts with exactly
+    the prompt and answer tokens that were sampled (online SePT trains on those tokens; the SFT trainer re-tokenises
+    text, and a byte sequence that is not valid UTF-8, for example, does not survive the round trip).
     """
     if len(prompts) != len(samples):
         raise OfflineSetError(f"{len(prompts)} prompts but {len(samples)} answer lists from the generator")
@@ -138,22 +141,27 @@ def build_rows(
                 "index": prompt.index,
                 "sample": k,
                 "finish_reason": answer.finish_reason,
+                # The sampled tokens themselves (what online SePT would train on); the SFT reads `messages`.
+                "response_ids": list(answer.token_ids),
                 "prompt_tokens": len(prompt.prompt_ids),
                 "response_tokens": len(answer.token_ids),
                 "sft_tokens": len(sft_ids),
                 "token_exact": sft_ids[: len(sampled)] == sampled,
+                "sampler_nll": -float(np.mean(answer.logprobs)) if len(answer.logprobs) else None,
             })
     return rows
 
 
 def set_statistics(rows: Sequence[dict]) -> dict:
     """Counts the manifest reports (and the SFT config reads: ``max_sft_tokens`` is its ``data.max_length``)."""
+    nll = [r["sampler_nll"] for r in rows if r["sampler_nll"] is not None]
     return {
         "rows": len(rows),
         "finish_reasons": dict(sorted(Counter(r["finish_reason"] for r in rows).items())),
         "token_exact_rows": sum(bool(r["token_exact"]) for r in rows),
         "max_sft_tokens": max((r["sft_tokens"] for r in rows), default=0),
         "mean_response_tokens": float(np.mean([r["response_tokens"] for r in rows])) if rows else 0.0,
+        "mean_sampler_nll": float(np.mean(nll)) if nll else None,
     }
 
 

@@ -9,6 +9,9 @@ to sleep, update the actor, push the fresh weights to vLLM. This subclass adds o
   passes to the actor's forward pass (logits / τt) for the loss and the entropy; fixed, or equal to τs (coupled).
 * Metrics under ``sept/``; the training reward is monitoring only, and is dropped when ``sept.monitor_reward``
   is off.
+* Validation: unbiased pass@k next to verl's metrics, and (``sept.eval.temperatures``) one validation pass per
+  evaluation temperature with the generations stored for regrading (``recipe/sept/sweep.py``).
+* The count of prompts dropped for length (verl prints only how many remain).
 
 The old-log-prob forward pass verl runs every step is removed by configuration, not code: the YAML sets
 ``algorithm.rollout_correction.bypass_mode=true`` so verl copies vLLM's log-probs instead of recomputing them,
@@ -27,6 +30,7 @@ from omegaconf import open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync
 from verl.utils import tensordict_utils as tu
 
+from recipe.sept import sweep as sweep_lib
 from recipe.sept.agent_loop import TAU_S_FIELD
 from recipe.sept.config import parse_sept_config, warn_if_not_sharpening
 from recipe.sept.losses import SEPT_NLL_LOSS
@@ -108,6 +112,8 @@ class SePTTrainer(PPOTrainerSync):
         self.tau_s = self.sept.tau_s.start
         self.tau_t = self.sept.tau_t
         self._loss_mode = config.actor_rollout_ref.actor.policy_loss.loss_mode
+        # Set only while a temperature sweep's validation pass runs (recipe/sept/sweep.py).
+        self._capture = None
 
     def _init_dataloader(self):
         """verl's dataloaders, plus the count of prompts dropped for length (verl prints only what remains)."""
@@ -141,7 +147,51 @@ class SePTTrainer(PPOTrainerSync):
         metrics = super()._val_metrics_update(data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs)
         accs = reward_extra_infos_dict.get("acc") or [score > 0 for score in reward_extra_infos_dict["reward"]]
         metrics.update(passk_metrics(data_sources, sample_uids, accs))
+        if self._capture is not None:
+            self._capture.uids, self._capture.accs = list(sample_uids), list(accs)
         return metrics
+
+    def _maybe_log_val_generations(self, inputs, outputs, scores):
+        """verl's sample table, plus the response texts kept for a temperature sweep's stored generations."""
+        if self._capture is not None:
+            self._capture.outputs = list(outputs)
+        super()._maybe_log_val_generations(inputs, outputs, scores)
+
+    def _validate(self) -> dict:
+        """verl's validation; with ``sept.eval.temperatures`` set, once per temperature (recipe/sept/sweep.py)."""
+        sweep = self.sept.eval
+        if not sweep.temperatures:
+            return super()._validate()
+        names = {"model": sweep.model_name, "style": sweep.style,
+                 "checkpoint": "base" if self.global_steps == 0 else f"step{self.global_steps}"}
+        seed = int(self.config.actor_rollout_ref.rollout.seed)
+        benchmarks = sorted(set(map(str, self.val_dataset.dataframe["data_source"])))
+        metrics = {"val-sweep/reused_temperatures": 0}
+        for tau in sweep.temperatures:
+            n = sweep.greedy_n if tau == 0 else sweep.n
+            if sweep_lib.all_stored(sweep.generations_dir, sweep_lib.run_keys(names, tau, n, seed, benchmarks)):
+                logger.warning("sept: tau=%g already stored under %s; skipped", tau, sweep.generations_dir)
+                metrics["val-sweep/reused_temperatures"] += 1
+                continue
+            tau_metrics, records = self._validate_at(tau, n)
+            sweep_lib.store(sweep.generations_dir, names, tau, n, seed, records)
+            metrics.update({f"val-sweep/tau{tau:g}/{k}": v for k, v in tau_metrics.items()})
+        return metrics
+
+    def _validate_at(self, tau: float, n: int):
+        """One verl validation pass at temperature ``tau`` with ``n`` samples per prompt; returns its metrics
+        and the samples as eval.generations records per benchmark."""
+        loader, self._capture = self.val_dataloader, sweep_lib.SweepCapture()
+        try:
+            self.val_dataloader = sweep_lib.tagged_batches(loader, tau, n, self._capture, TAU_S_FIELD)
+            tau_metrics = super()._validate()
+            records = sweep_lib.build_records(
+                self._capture, n, lambda text: len(self.tokenizer.encode(text, add_special_tokens=False)),
+                self.config.data.max_response_length,
+            )
+        finally:
+            self.val_dataloader, self._capture = loader, None
+        return tau_metrics, records
 
     def _rollout_nll(self, batch) -> float:
         """Token-mean NLL of the samples under the sampler itself (vLLM's log-probs, at τs)."""

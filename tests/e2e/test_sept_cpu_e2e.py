@@ -14,33 +14,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.e2e.launch import launch, make_inputs, train_temperatures
+from tests.e2e.launch import train_temperatures
 
 pytestmark = pytest.mark.e2e
 
 TRAIN_PROMPTS_PER_STEP = 8
 
 
-def _overrides(total_steps: int) -> list[str]:
-    return [
-        "sept.tau_s.start=0.5", "sept.tau_s.end=1.0", "sept.tau_s.duration=2", "sept.tau_s.unit=step",
-        f"data.train_batch_size={TRAIN_PROMPTS_PER_STEP}",
-        f"actor_rollout_ref.actor.ppo_mini_batch_size={TRAIN_PROMPTS_PER_STEP}",
-        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=4",
-        "actor_rollout_ref.actor.checkpoint.save_contents=[model,optimizer,extra,hf_model]",
-        f"trainer.total_training_steps={total_steps}",
-        "trainer.save_freq=3",
-        "trainer.test_freq=100",
-    ]
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sept_e2e")
-    make_inputs(tmp)
-    first = launch(tmp, "a", _overrides(total_steps=3))
-    resumed = launch(tmp, "b", _overrides(total_steps=4))
-    return tmp, first, resumed
+def runs(sept_run):
+    return sept_run
 
 
 def test_vllm_received_the_scheduled_tau_s_each_step(runs):

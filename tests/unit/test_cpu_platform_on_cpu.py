@@ -103,3 +103,34 @@ print("ok")
     proc = subprocess.run([sys.executable, "-c", code], env={**env, "PYTHONPATH": str(REPO)},
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_upstream_sft_entry_still_builds_the_duplicate_backend_string():
+    """Patch 4 replaces ``initialize_global_process_group`` for verl's SFT trainer (offline SePT); it mirrors this
+    function's result, and works because ``run_sft`` imports it from the module when it runs."""
+    from verl.trainer import sft_trainer
+    from verl.utils import distributed
+
+    src = inspect.getsource(distributed.initialize_global_process_group)
+    assert 'backend = f"cpu:gloo,{get_device_name()}:{get_nccl_backend()}"' in src
+    assert "def initialize_global_process_group(timeout_second=36000):" in src
+    assert "return local_rank, rank, world_size" in src
+    assert "get_torch_device().set_device(local_rank)" in src
+    run_sft = inspect.getsource(sft_trainer.run_sft)
+    assert "from verl.utils.distributed import initialize_global_process_group" in run_sft
+
+
+def test_sft_process_group_initialises_only_with_the_patch():
+    code = """
+import os, torch.distributed as dist
+os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ["PORT"], RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
+from verl.utils import distributed
+unpatched = distributed.initialize_global_process_group
+import recipe.sept.cpu_platform
+init = distributed.initialize_global_process_group if os.environ["PATCHED"] == "1" else unpatched
+print(init(timeout_second=60), dist.get_backend())
+"""
+    ok = _run(code, VERL_PLATFORM="cpu", PATCHED="1", PORT="29613")
+    assert ok.returncode == 0 and ok.stdout.strip().endswith("(0, 0, 1) gloo"), ok.stderr[-3000:]
+    broken = _run(code, VERL_PLATFORM="cpu", PATCHED="0", PORT="29614")
+    assert broken.returncode != 0 and "Duplicate device type cpu" in broken.stderr

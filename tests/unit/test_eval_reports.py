@@ -87,6 +87,10 @@ def test_baseline_is_the_untrained_model_at_its_best_tau(metrics_path):
     assert select_baseline(runs, "qwen-math")["tau"] == 0.6
     with pytest.raises(ValueError, match="no checkpoint 'base'"):
         select_baseline(runs, "other-model")
+    swept = sorted(r["tau"] for r in runs if r["model"] == "qwen-math" and r["checkpoint"] == "base")
+    assert select_baseline(runs, "qwen-math", tau=swept[0])["tau"] == swept[0]
+    with pytest.raises(ValueError, match="no baseline run of 'qwen-math' at τ=9"):
+        select_baseline(runs, "qwen-math", tau=9.0)
 
 
 def test_report_cli_prints_paper_shaped_tables_plots_and_flips(metrics_path, tmp_path, capsys):
