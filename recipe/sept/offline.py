@@ -334,54 +334,70 @@ def _per_update(value: int, per_step: int) -> int:
     return value * per_step if value > 0 else value
 
 
+def _plain(node) -> object:
+    return OmegaConf.to_container(node, resolve=True)
+
+
+def _sft_data(config: DictConfig, set_file: Path, manifest: dict, plan: dict) -> dict:
+    actor = config.actor_rollout_ref.actor
+    return {
+        "train_files": str(set_file),
+        "val_files": None,
+        "messages_key": MESSAGES_KEY,
+        "train_batch_size": plan["batch_rows"],
+        "micro_batch_size_per_gpu": actor.ppo_micro_batch_size_per_gpu,
+        "use_dynamic_bsz": actor.use_dynamic_bsz,
+        "max_token_len_per_gpu": actor.ppo_max_token_len_per_gpu,
+        # Longest tokenised row of this set: nothing is cut.
+        "max_length": manifest["max_sft_tokens"],
+        "truncation": "error",
+        "num_workers": config.data.dataloader_num_workers,
+        "apply_chat_template_kwargs": _plain(config.data.apply_chat_template_kwargs),
+    }
+
+
+def _sft_trainer(config: DictConfig, plan: dict) -> dict:
+    trainer = config.trainer
+    return {
+        "default_local_dir": str(Path(os.path.expanduser(trainer.default_local_dir)).resolve()),
+        "project_name": trainer.project_name,
+        "experiment_name": trainer.experiment_name,
+        "total_epochs": plan["epochs"],
+        "total_training_steps": plan["updates"],
+        "logger": _plain(trainer.logger),
+        "seed": config.data.seed,
+        "save_freq": _per_update(trainer.save_freq, plan["updates_per_step"]),
+        "test_freq": -1,
+        "max_ckpt_to_keep": trainer.max_actor_ckpt_to_keep,
+        "resume_mode": trainer.resume_mode,
+        "resume_from_path": trainer.resume_from_path,
+        "device": trainer.device,
+        "nnodes": 1,
+        "n_gpus_per_node": trainer.n_gpus_per_node,
+    }
+
+
 def sft_config(config: DictConfig, set_file: Path, manifest: dict) -> DictConfig:
-    """verl's ``sft_trainer_engine`` config with the online actor's model, FSDP, optimizer and checkpoint settings."""
+    """verl's ``sft_trainer_engine`` config with the online actor's model, FSDP, optimizer and checkpoint settings
+    (the same config classes online and offline), the set, and the update plan."""
     from hydra import compose, initialize_config_module
 
     with initialize_config_module(config_module="verl.trainer.config", version_base=None):
         sft = compose(config_name="sft_trainer_engine")
     plan = update_plan(config, manifest["prompts"])
-    actor, trainer = config.actor_rollout_ref.actor, config.trainer
-    plain = lambda node: OmegaConf.to_container(node, resolve=True)  # noqa: E731
+    actor = config.actor_rollout_ref.actor
     settings = {
-        "model": plain(config.actor_rollout_ref.model),
-        "engine": {**plain(actor.fsdp_config), "strategy": actor.strategy},
-        "optim": {**plain(actor.optim),
+        "model": _plain(config.actor_rollout_ref.model),
+        "engine": {**_plain(actor.fsdp_config), "strategy": actor.strategy},
+        "optim": {**_plain(actor.optim),
                   "lr_warmup_steps": _per_update(actor.optim.lr_warmup_steps, plan["updates_per_step"])},
-        "checkpoint": {"save_contents": plain(actor.checkpoint.save_contents),
-                       "load_contents": plain(actor.checkpoint.load_contents)},
-        "data": {
-            "train_files": str(set_file),
-            "val_files": None,
-            "messages_key": MESSAGES_KEY,
-            "train_batch_size": plan["batch_rows"],
-            "micro_batch_size_per_gpu": actor.ppo_micro_batch_size_per_gpu,
-            "use_dynamic_bsz": actor.use_dynamic_bsz,
-            "max_token_len_per_gpu": actor.ppo_max_token_len_per_gpu,
-            # Longest tokenised row of this set: nothing is cut.
-            "max_length": manifest["max_sft_tokens"],
-            "truncation": "error",
-            "num_workers": config.data.dataloader_num_workers,
-            "apply_chat_template_kwargs": plain(config.data.apply_chat_template_kwargs),
-        },
-        "trainer": {
-            "default_local_dir": str(Path(os.path.expanduser(trainer.default_local_dir)).resolve()),
-            "project_name": trainer.project_name,
-            "experiment_name": trainer.experiment_name,
-            "total_epochs": plan["epochs"],
-            "total_training_steps": plan["updates"],
-            "logger": plain(trainer.logger),
-            "seed": config.data.seed,
-            "save_freq": _per_update(trainer.save_freq, plan["updates_per_step"]),
-            "test_freq": -1,
-            "max_ckpt_to_keep": trainer.max_actor_ckpt_to_keep,
-            "resume_mode": trainer.resume_mode,
-            "resume_from_path": trainer.resume_from_path,
-            "device": trainer.device,
-            "nnodes": 1,
-            "n_gpus_per_node": trainer.n_gpus_per_node,
-        },
+        "checkpoint": {"save_contents": _plain(actor.checkpoint.save_contents),
+                       "load_contents": _plain(actor.checkpoint.load_contents)},
+        "data": _sft_data(config, set_file, manifest, plan),
+        "trainer": _sft_trainer(config, plan),
     }
+    # The actor's sections carry keys verl's SFT defaults lack (its model section is the same hf_model.yaml with
+    # our override_config); verl's typed configs check them in validate_sft_config.
     with open_dict(sft):
         sft.merge_with(settings)
     return sft
@@ -401,15 +417,25 @@ def trained_updates(checkpoint_dir: str) -> int:
     return int(tracker.read_text().strip()) if tracker.is_file() else 0
 
 
-def launch_sft(sft_path: Path, nproc: int) -> None:
-    """verl's SFT trainer, unmodified, under torchrun; the environment carries the recipe's modules (and the
-    CPU platform on CPU runs) into it."""
+def sft_env(cpu: bool) -> dict[str, str]:
+    """The SFT processes' environment: this process's (the recipe's modules, the CPU platform on CPU runs)."""
+    env = dict(os.environ)
+    if cpu:
+        # torch's OpenMP threads spin-wait for a core another process holds: on the 2-core machine one SFT update
+        # of the tiny model took 4.7 s with 2 threads beside a busy process, 0.2 s with 1 (torchrun only sets 1
+        # for several processes per node).
+        env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
+def launch_sft(sft_path: Path, nproc: int, env: dict[str, str]) -> None:
+    """verl's SFT trainer, unmodified, under torchrun."""
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1", f"--nproc_per_node={nproc}",
         "-m", "verl.trainer.sft_trainer", f"--config-path={sft_path.parent}", f"--config-name={sft_path.stem}",
         f"hydra.run.dir={sft_path.parent / 'sft_hydra'}",
     ]
-    proc = subprocess.run(cmd, env=dict(os.environ))
+    proc = subprocess.run(cmd, env=env)
     if proc.returncode:
         raise SystemExit(f"sept offline: verl's SFT trainer failed (exit {proc.returncode}); its output is above, "
                          f"its config is {sft_path}")
@@ -446,7 +472,7 @@ def run(config: DictConfig) -> None:
         print(f"offline: nothing to train; checkpoints in {sft.trainer.default_local_dir}", flush=True)
         return
     start = time.time()
-    launch_sft(sft_path, config.trainer.n_gpus_per_node)
+    launch_sft(sft_path, config.trainer.n_gpus_per_node, sft_env(config.sept.cpu))
     print(f"offline: SFT finished in {time.time() - start:.1f} s; checkpoints in {sft.trainer.default_local_dir}",
           flush=True)
 

@@ -127,29 +127,33 @@ def build_rows(
     """
     if len(prompts) != len(samples):
         raise OfflineSetError(f"{len(prompts)} prompts but {len(samples)} answer lists from the generator")
-    rows = []
-    for prompt, answers in zip(prompts, samples):
-        for k, answer in enumerate(answers):
-            messages = [dict(m) for m in prompt.row[prompt_key]] + [{"role": "assistant", "content": answer.text}]
-            sampled = prompt.prompt_ids + list(answer.token_ids)
-            sft_ids = list(render(messages))
-            rows.append({
-                MESSAGES_KEY: messages,
-                "data_source": prompt.row.get("data_source"),
-                "reward_model": prompt.row.get("reward_model"),
-                "extra_info": prompt.row.get("extra_info"),
-                "index": prompt.index,
-                "sample": k,
-                "finish_reason": answer.finish_reason,
-                # The sampled tokens themselves (what online SePT would train on); the SFT reads `messages`.
-                "response_ids": list(answer.token_ids),
-                "prompt_tokens": len(prompt.prompt_ids),
-                "response_tokens": len(answer.token_ids),
-                "sft_tokens": len(sft_ids),
-                "token_exact": sft_ids[: len(sampled)] == sampled,
-                "sampler_nll": -float(np.mean(answer.logprobs)) if len(answer.logprobs) else None,
-            })
-    return rows
+    return [
+        _row(prompt, k, answer, render, prompt_key)
+        for prompt, answers in zip(prompts, samples)
+        for k, answer in enumerate(answers)
+    ]
+
+
+def _row(prompt: Prompt, k: int, answer: Sample, render: Callable[[list[dict]], list[int]], prompt_key: str) -> dict:
+    messages = [dict(m) for m in prompt.row[prompt_key]] + [{"role": "assistant", "content": answer.text}]
+    sampled = prompt.prompt_ids + list(answer.token_ids)
+    sft_ids = list(render(messages))
+    return {
+        MESSAGES_KEY: messages,
+        "data_source": prompt.row.get("data_source"),
+        "reward_model": prompt.row.get("reward_model"),
+        "extra_info": prompt.row.get("extra_info"),
+        "index": prompt.index,
+        "sample": k,
+        "finish_reason": answer.finish_reason,
+        # The sampled tokens themselves (what online SePT would train on); the SFT reads `messages`.
+        "response_ids": list(answer.token_ids),
+        "prompt_tokens": len(prompt.prompt_ids),
+        "response_tokens": len(answer.token_ids),
+        "sft_tokens": len(sft_ids),
+        "token_exact": sft_ids[: len(sampled)] == sampled,
+        "sampler_nll": -float(np.mean(answer.logprobs)) if len(answer.logprobs) else None,
+    }
 
 
 def set_statistics(rows: Sequence[dict]) -> dict:

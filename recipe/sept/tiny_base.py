@@ -35,6 +35,7 @@ import argparse
 import json
 import math
 import random
+import re
 import resource
 import sys
 import time
@@ -64,6 +65,7 @@ class Settings:
     n_val: int = 128
     n_train: int = 7400
     noise: float = 0.5
+    product_repeats: int = 8
     hidden_size: int = 128
     num_layers: int = 2
     steps: int = 1200
@@ -73,7 +75,7 @@ class Settings:
     weight_decay: float = 0.01
     threads: int = 2
     eval_samples: int = 8
-    max_new_tokens: int = 16
+    max_new_tokens: int = 40
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -91,30 +93,91 @@ def prompt_text(tok: PreTrainedTokenizerBase, row: dict) -> str:
     return tok.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
 
 
-def target_text(answer: str, eos: str) -> str:
-    """The response the model learns to give: the boxed answer, then the end-of-turn token that stops sampling."""
-    return f"\\boxed{{{answer}}}{eos}"
+@dataclass(frozen=True)
+class Step:
+    """One line of the worked solution: ``expression=value``."""
+
+    expression: str
+    value: int
+    max_value: int | None = None  # a slip keeps a units-column result inside its column's range
 
 
-def corrupt_answer(answer: str, rng: random.Random) -> str:
-    """``answer`` with one digit replaced by a different one; same length, no new leading zero."""
-    pos = rng.randrange(len(answer))
-    lowest = "1" if pos == 0 and len(answer) > 1 else "0"
-    choices = [d for d in "0123456789" if d >= lowest and d != answer[pos]]
-    return answer[:pos] + rng.choice(choices) + answer[pos + 1 :]
+_QUESTION = re.compile(r"What is (\d+) ([-+*]) (\d+)\?")
 
 
-def epoch_plan(n_rows: int, noise: float, seed: int, epoch: int) -> tuple[list[int], set[int]]:
-    """(row order, rows whose target is corrupted) for one epoch; a function of (seed, epoch) only.
+def solution_steps(question: str) -> tuple[str, list[Step]]:
+    """(operation, column-by-column steps) for a ``data_prep.synthetic`` question.
 
-    Exactly ``round(noise * n_rows)`` rows are corrupted, a different subset each epoch, so the model learns
-    the noise as a spread around the right answer rather than memorising one wrong answer per question.
+    Addition and subtraction go units column first, with the carry or borrow written out, so every digit the
+    model writes depends on two or three digits it can see; a product is written larger factor first, so the
+    fact is the same whichever order the question uses (the validation products are then mostly facts seen in
+    training the other way round).
+    """
+    match = _QUESTION.fullmatch(question)
+    if match is None:
+        raise ValueError(f"not a data_prep.synthetic arithmetic question: {question!r}")
+    a, op, b = int(match[1]), match[2], int(match[3])
+    if op == "*":
+        big, small = max(a, b), min(a, b)
+        return op, [Step(f"{big}*{small}", a * b)]
+    if op == "+":
+        units = a % 10 + b % 10
+        return op, [Step(f"{a % 10}+{b % 10}", units, 18), Step(f"{a // 10}+{b // 10}+{units // 10}", a // 10 + b // 10 + units // 10)]
+    borrow = int(a % 10 < b % 10)
+    return op, [Step(f"{a % 10}-{b % 10}", (a % 10 - b % 10) % 10, 9), Step(f"{a // 10}-{b // 10}-{borrow}", a // 10 - b // 10 - borrow)]
+
+
+def answer_from_steps(op: str, steps: list[Step]) -> int:
+    """The final answer the written steps imply (so a slip in a step carries through to the box)."""
+    if op == "*":
+        return steps[0].value
+    units, tens = steps
+    return 10 * tens.value + units.value % 10
+
+
+def slip(steps: list[Step], rng: random.Random) -> list[Step]:
+    """``steps`` with one result off by 1 or 2, as an arithmetic slip; the implied answer always changes."""
+    i = rng.randrange(len(steps))
+    step = steps[i]
+    top = step.max_value if step.max_value is not None else step.value + 2
+    value = rng.choice([v for v in range(step.value - 2, step.value + 3) if v != step.value and 0 <= v <= top])
+    return steps[:i] + [Step(step.expression, value, step.max_value)] + steps[i + 1 :]
+
+
+def target_text(question: str, eos: str, rng: random.Random | None = None) -> str:
+    """The response the model learns: the worked steps, the boxed answer, then the end-of-turn token that stops
+    sampling; with ``rng``, one step carries a slip and the box follows it."""
+    op, steps = solution_steps(question)
+    if rng is not None:
+        steps = slip(steps, rng)
+    work = ",".join(f"{s.expression}={s.value}" for s in steps)
+    return f"{work} \\boxed{{{answer_from_steps(op, steps)}}}{eos}"
+
+
+def epoch_items(rows: list[dict], product_repeats: int) -> list[int]:
+    """Row indices making up one epoch: every row once, products ``product_repeats`` times.
+
+    Products have no column-wise algorithm to learn; each fact must be memorised, and the generator yields only
+    about a hundred of them among thousands of sums and differences.
+    """
+    items = []
+    for i, row in enumerate(rows):
+        product = solution_steps(row["prompt"][-1]["content"])[0] == "*"
+        items.extend([i] * (product_repeats if product else 1))
+    return items
+
+
+def epoch_plan(items: list[int], noise: float, seed: int, epoch: int) -> tuple[list[int], list[bool]]:
+    """(row order, whether each of those targets gets a slip) for one epoch; a function of its arguments only.
+
+    Exactly ``round(noise * len(items))`` targets carry a slip, a different subset each epoch, so the model
+    learns the slips as a spread around the right answer rather than one wrong answer per question.
     """
     rng = random.Random(f"tiny_base/{seed}/{epoch}")
-    order = list(range(n_rows))
+    order = list(items)
     rng.shuffle(order)
-    noisy = set(rng.sample(range(n_rows), round(noise * n_rows)))
-    return order, noisy
+    noisy = set(rng.sample(range(len(order)), round(noise * len(order))))
+    return order, [k in noisy for k in range(len(order))]
 
 
 def encode(tok: PreTrainedTokenizerBase, prompt: str, target: str) -> tuple[list[int], list[int]]:
@@ -138,30 +201,28 @@ def collate(examples: Sequence[tuple[list[int], list[int]]], pad_id: int) -> dic
 
 
 class Batches:
-    """Deterministic endless stream of training batches: epoch after epoch of shuffled, partly noisy rows."""
+    """Deterministic endless stream of training batches: epoch after epoch of shuffled, partly slipped targets."""
 
     def __init__(self, tok: PreTrainedTokenizerBase, rows: list[dict], settings: Settings) -> None:
         self.tok, self.rows, self.settings = tok, rows, settings
         self.prompts = [prompt_text(tok, row) for row in rows]
+        self.items = epoch_items(rows, settings.product_repeats)
         self.noisy_seen = self.seen = 0
 
-    def examples(self, epoch: int):
-        """This epoch's (input ids, labels) in order; counts how many targets were corrupted."""
-        order, noisy = epoch_plan(len(self.rows), self.settings.noise, self.settings.seed, epoch)
-        rng = random.Random(f"tiny_base/{self.settings.seed}/{epoch}/digits")
-        for i in order:
-            answer = self.rows[i]["reward_model"]["ground_truth"]
-            if i in noisy:
-                answer = corrupt_answer(answer, rng)
-                self.noisy_seen += 1
+    def targets(self, epoch: int):
+        """This epoch's (row index, target text) pairs in training order."""
+        order, noisy = epoch_plan(self.items, self.settings.noise, self.settings.seed, epoch)
+        rng = random.Random(f"tiny_base/{self.settings.seed}/{epoch}/slips")
+        for i, slipped in zip(order, noisy):
             self.seen += 1
-            yield encode(self.tok, self.prompts[i], target_text(answer, self.tok.eos_token))
+            self.noisy_seen += slipped
+            yield i, target_text(self.rows[i]["prompt"][-1]["content"], self.tok.eos_token, rng if slipped else None)
 
     def __iter__(self):
         batch, epoch = [], 0
         while True:
-            for example in self.examples(epoch):
-                batch.append(example)
+            for i, target in self.targets(epoch):
+                batch.append(encode(self.tok, self.prompts[i], target))
                 if len(batch) == self.settings.batch_size:
                     yield collate(batch, self.tok.pad_token_id)
                     batch = []
@@ -189,7 +250,7 @@ def train(
     )
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda step: lr_factor(step, settings))
     model.train()
-    start, window, losses = time.monotonic(), [], []
+    start, cpu_start, window, losses = time.monotonic(), time.process_time(), [], []
     stream = iter(batches)
     step = 0
     while step < settings.steps:
@@ -211,7 +272,8 @@ def train(
                   "the weights differ from a full run with this seed", file=sys.stderr, flush=True)
             break
     model.eval()
-    return {"steps_done": step, "train_seconds": round(time.monotonic() - start, 1), "loss_curve": losses,
+    return {"steps_done": step, "train_seconds": round(time.monotonic() - start, 1),
+            "train_cpu_seconds": round(time.process_time() - cpu_start, 1), "loss_curve": losses,
             "noise_fraction_seen": round(batches.noisy_seen / max(1, batches.seen), 4)}
 
 
@@ -251,7 +313,7 @@ def accuracy_table(
     """Validation accuracy (mean over questions and samples) at each of EVAL_TEMPERATURES, plus per operation."""
     prompts = [prompt_text(tok, row) for row in rows]
     truths = [row["reward_model"]["ground_truth"] for row in rows]
-    ops = [row["prompt"][-1]["content"].split()[3] for row in rows]  # "What is a OP b?"
+    ops = [solution_steps(row["prompt"][-1]["content"])[0] for row in rows]
     table = []
     for temperature in EVAL_TEMPERATURES:
         torch.manual_seed(settings.seed)

@@ -41,17 +41,19 @@ data_args() {
 }
 
 # run NAME OVERRIDE... : launch one run (or print it), its outputs under results/NAME/.
+# ENTRY/PRESET (default: online SePT) let a launcher use recipe.sept.offline and its preset instead.
 run() {
   local name=$1; shift
   [[ -z ${ONLY:-} || ${ONLY} == "$name" ]] || return 0
+  local entry=${ENTRY:-recipe.sept.main_sept} config=${PRESET:-$preset}
   local args=("$@" "trainer.experiment_name=$name" "trainer.default_local_dir=$repo/results/$name/checkpoints"
               ${EXTRA_OVERRIDES[@]+"${EXTRA_OVERRIDES[@]}"})
   if [[ ${SEPT_PRINT_ONLY:-0} == 1 ]]; then
-    (IFS=$'\t'; echo "$preset	${args[*]}")
+    (IFS=$'\t'; echo "$config	${args[*]}")
     return 0
   fi
-  echo "[experiment] $name: python -m recipe.sept.main_sept --config-name $preset ${args[*]}"
-  (cd "$repo" && python -m recipe.sept.main_sept --config-name "$preset" "${args[@]}")
+  echo "[experiment] $name: python -m $entry --config-name $config ${args[*]}"
+  (cd "$repo" && python -m "$entry" --config-name "$config" "${args[@]}")
 }
 
 # method_run TABLE MODEL METHOD TRAIN [OVERRIDE...] : one SePT/GRPO/EM-FT run of a model on a training set.

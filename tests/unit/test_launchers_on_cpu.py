@@ -13,9 +13,9 @@ from tests.helpers import REPO, compose_preset
 
 LAUNCHERS = sorted(p.name for p in (REPO / "scripts" / "experiments").glob("*.sh") if p.name != "common.sh")
 # Runs per launcher (paper): Table 1 4 models x 2 methods; Table 2 2 x 2 x 2 data; Table 5 coupled/decoupled;
-# Figure 3 EM-FT/SePT; Figure 5 G = 1, 4, 8; Table 6 2 methods x 2 data.
-EXPECTED_RUNS = {"table1_main.sh": 8, "table2_otm_vs_dsr.sh": 8, "table5_coupling.sh": 2, "figure3_emft.sh": 2,
-                 "figure5_rollouts.sh": 3, "table6_llama.sh": 4}
+# Figure 3 EM-FT/SePT; Figure 5 G = 1, 4, 8; Table 6 2 methods x 2 data; Table 4 offline/online.
+EXPECTED_RUNS = {"table1_main.sh": 8, "table2_otm_vs_dsr.sh": 8, "table4_offline.sh": 2, "table5_coupling.sh": 2,
+                 "figure3_emft.sh": 2, "figure5_rollouts.sh": 3, "table6_llama.sh": 4}
 
 
 def _runs(launcher: str, *args: str) -> list[list[str]]:
@@ -40,6 +40,10 @@ def test_launcher_runs_compose_and_validate(launcher):
         sept = parse_sept_config(config)
         check_verl_settings(config)
         validate_with_verl(config)
+        if config_name.startswith("offline_"):
+            from recipe.sept.offline import check_offline_settings
+
+            check_offline_settings(config)
         model = config.actor_rollout_ref.model.path
         general = model in ("Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-8B-Instruct")
         if config.algorithm.adv_estimator == "sept" and sept.tau_t_mode == "fixed":

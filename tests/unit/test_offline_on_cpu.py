@@ -212,31 +212,32 @@ def fake_stages(monkeypatch):
         return [[offline.Sample(text, ids, "stop", [-1.0] * len(ids))] * config.actor_rollout_ref.rollout.n
                 for _ in prompt_ids]
 
-    def launch_sft(sft_path, nproc):
+    def launch_sft(sft_path, nproc, env):
         sft = OmegaConf.load(sft_path)
-        calls["sft"].append((sft.trainer.total_training_steps, nproc))
+        calls["sft"].append((sft.trainer.total_training_steps, nproc, env["OMP_NUM_THREADS"]))
         ckpt = Path(sft.trainer.default_local_dir)
         ckpt.mkdir(parents=True, exist_ok=True)
         (ckpt / offline.TRACKER_FILE).write_text(str(sft.trainer.total_training_steps))
 
     monkeypatch.setattr(offline, "generate", generate)
     monkeypatch.setattr(offline, "launch_sft", launch_sft)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     return calls
 
 
 def test_the_command_generates_once_and_trains_until_done(tiny_model, tiny_data, tmp_path, fake_stages):
     offline.run(_run_config(tiny_model, tiny_data, tmp_path))
-    assert fake_stages == {"generated": [24], "sft": [(8, 1)]}
+    assert fake_stages == {"generated": [24], "sft": [(8, 1, "1")]}
     sft = OmegaConf.load(tmp_path / "sft_trainer.yaml")
     manifest = json.loads((tmp_path / "generated" / "manifest.json").read_text())
     assert sft.data.train_files == str(tmp_path / "generated" / "train.parquet")
     assert (sft.data.max_length, manifest["rows"]) == (manifest["max_sft_tokens"], 48)
     # Relaunch: the set is reused and the SFT already reached its last update.
     offline.run(_run_config(tiny_model, tiny_data, tmp_path))
-    assert fake_stages == {"generated": [24], "sft": [(8, 1)]}
+    assert fake_stages == {"generated": [24], "sft": [(8, 1, "1")]}
     # More steps: still no generation; the SFT is launched again (verl resumes it from its checkpoint).
     offline.run(_run_config(tiny_model, tiny_data, tmp_path, ["trainer.total_training_steps=6"]))
-    assert fake_stages == {"generated": [24], "sft": [(8, 1), (12, 1)]}
+    assert fake_stages == {"generated": [24], "sft": [(8, 1, "1"), (12, 1, "1")]}
 
 
 def test_a_relaunch_with_other_sampling_settings_is_refused(tiny_model, tiny_data, tmp_path, fake_stages):
@@ -250,3 +251,10 @@ def test_an_sft_the_online_run_could_not_match_fails_before_generating(tiny_mode
     with pytest.raises(SePTConfigError, match="data.train_batch_size = 32: more than the 24 prompts"):
         offline.run(_run_config(tiny_model, tiny_data, tmp_path, ["data.train_batch_size=32"]))
     assert fake_stages == {"generated": [], "sft": []} and not (tmp_path / "generated").exists()
+
+
+def test_one_openmp_thread_for_the_sft_on_cpu_only(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert offline.sft_env(cpu=True)["OMP_NUM_THREADS"] == "1" and "OMP_NUM_THREADS" not in offline.sft_env(cpu=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert offline.sft_env(cpu=True)["OMP_NUM_THREADS"] == "2"
