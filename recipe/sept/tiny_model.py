@@ -48,7 +48,7 @@ def build_model(
 ) -> Qwen2ForCausalLM:
     """A seeded random-init Qwen2 with heads of HEAD_DIM and an MLP twice as wide as the hidden size.
 
-    The defaults are the CPU preset's ~0.4 M-parameter model; ``recipe.sept.tiny_base`` asks for a larger shape.
+    The defaults are the CPU preset's ~0.4 M-parameter model; callers may ask for a larger shape.
     """
     if hidden_size % HEAD_DIM:
         raise ValueError(f"hidden_size must be a multiple of the head size {HEAD_DIM}, got {hidden_size}")
