@@ -40,27 +40,15 @@ def build_tokenizer() -> Qwen2Tokenizer:
     return tok
 
 
-HEAD_DIM = 64  # a head size vLLM-CPU's attention kernels support
-
-
-def build_model(
-    vocab_size: int, eos_id: int, pad_id: int, seed: int, hidden_size: int = 128, num_layers: int = 2
-) -> Qwen2ForCausalLM:
-    """A seeded random-init Qwen2 with heads of HEAD_DIM and an MLP twice as wide as the hidden size.
-
-    The defaults are the CPU preset's ~0.4 M-parameter model; callers may ask for a larger shape.
-    """
-    if hidden_size % HEAD_DIM:
-        raise ValueError(f"hidden_size must be a multiple of the head size {HEAD_DIM}, got {hidden_size}")
-    heads = hidden_size // HEAD_DIM
+def build_model(vocab_size: int, eos_id: int, pad_id: int, seed: int) -> Qwen2ForCausalLM:
     config = Qwen2Config(
         vocab_size=vocab_size,
-        hidden_size=hidden_size,
-        intermediate_size=2 * hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=heads,
-        num_key_value_heads=heads,
-        head_dim=HEAD_DIM,
+        hidden_size=128,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        head_dim=64,
         max_position_embeddings=512,
         tie_word_embeddings=True,
         eos_token_id=eos_id,
