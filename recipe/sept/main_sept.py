@@ -124,19 +124,24 @@ class SePTTaskRunner:
                 tq.close()
 
 
+def enter_process_env(config: DictConfig) -> None:
+    """Give this process (and the processes it starts) the run's environment, load the CPU platform on CPU runs,
+    then run verl's validation (which looks the platform up)."""
+    os.environ.update({k: str(v) for k, v in config.ray_kwargs.ray_init.runtime_env.env_vars.items()})
+    if config.sept.cpu:
+        from recipe.sept import cpu_platform
+
+        cpu_platform.activate()
+    validate_with_verl(config)
+
+
 @hydra.main(config_path=CONFIG_DIR, config_name="sept_trainer", version_base=None)
 def main(config: DictConfig) -> None:
     try:
         config = prepare_config(config)
     except SePTConfigError as exc:
         raise SystemExit(f"sept: bad config: {exc}") from None
-    os.environ.update({k: str(v) for k, v in config.ray_kwargs.ray_init.runtime_env.env_vars.items()})
-    if config.sept.cpu:
-        from recipe.sept import cpu_platform
-
-        cpu_platform.activate()
-
-    validate_with_verl(config)
+    enter_process_env(config)
     from verl.trainer.main_ppo import run_ppo
 
     run_ppo(config, task_runner_class=SePTTaskRunner)

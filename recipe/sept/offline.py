@@ -52,7 +52,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from recipe.sept.config import SePTConfigError, parse_sept_config
 from recipe.sept.losses import SEPT_NLL_LOSS
-from recipe.sept.main_sept import CONFIG_DIR, prepare_config, validate_with_verl
+from recipe.sept.main_sept import CONFIG_DIR, enter_process_env, prepare_config
 from recipe.sept.offline_set import (
     MESSAGES_KEY,
     SET_FILE,
@@ -493,12 +493,7 @@ def main(argv: list[str] | None = None) -> None:
     except SePTConfigError as exc:
         raise SystemExit(f"sept offline: bad config: {exc}") from None
     # Inherited by the generation processes and by torchrun's SFT processes.
-    os.environ.update({k: str(v) for k, v in config.ray_kwargs.ray_init.runtime_env.env_vars.items()})
-    if config.sept.cpu:
-        from recipe.sept import cpu_platform
-
-        cpu_platform.activate()
-    validate_with_verl(config)
+    enter_process_env(config)
     try:
         run(config)
     except (OfflineSetError, SePTConfigError) as exc:
