@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from omegaconf import DictConfig, OmegaConf
 
+from recipe.sept.collapse import CollapseThresholds
 from recipe.sept.schedule import SCHEDULES, UNITS, duration_in_steps, tau_s_at
 
 logger = logging.getLogger(__name__)
@@ -48,10 +49,18 @@ class EvalSweep:
     style: str = "question"
 
 
+@dataclass(frozen=True)
+class CollapseWarning(CollapseThresholds):
+    """``sept.collapse``: the warning's switch and the thresholds of ``recipe/sept/collapse.py``."""
+
+    enabled: bool = True
+
+
 @dataclass
 class SePTConfig:
     tau_s: TauSSchedule = field(default_factory=TauSSchedule)
     eval: EvalSweep = field(default_factory=EvalSweep)
+    collapse: CollapseWarning = field(default_factory=CollapseWarning)
     tau_t: float = 1.0
     tau_t_mode: str = "fixed"
     monitor_reward: bool = True
@@ -107,8 +116,8 @@ def parse_sept_config(config: DictConfig) -> SePTConfig:
     if not tau_t > 0:
         _fail("sept.tau_t", tau_t, "a training temperature must be > 0 (the paper uses 1.0)")
     return SePTConfig(
-        tau_s=sched, eval=_parse_eval(section.eval), tau_t=tau_t, tau_t_mode=tau_t_mode,
-        monitor_reward=bool(section.monitor_reward), cpu=bool(section.cpu),
+        tau_s=sched, eval=_parse_eval(section.eval), collapse=_parse_collapse(section.collapse), tau_t=tau_t,
+        tau_t_mode=tau_t_mode, monitor_reward=bool(section.monitor_reward), cpu=bool(section.cpu),
     )
 
 
@@ -130,6 +139,30 @@ def _parse_eval(section: DictConfig) -> EvalSweep:
         temperatures=temps, n=int(section.n), greedy_n=int(section.greedy_n),
         generations_dir=os.path.expanduser(str(section.generations_dir)) if section.generations_dir else None,
         model_name=str(section.model_name), style=str(section.style),
+    )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _parse_collapse(section: DictConfig) -> CollapseWarning:
+    """``sept.collapse``: the collapse warning logged by the trainer (recipe/sept/collapse.py)."""
+    _check_fields(section, CollapseWarning, "sept.collapse")
+    if not isinstance(section.enabled, bool):
+        _fail("sept.collapse.enabled", section.enabled, "true or false")
+    for key in ("reference_steps", "window"):
+        steps = section[key]
+        if not (isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1):
+            _fail(f"sept.collapse.{key}", steps, "a number of steps: an integer >= 1")
+    fraction, drop = section.entropy_fraction, section.accuracy_drop
+    if not (_is_number(fraction) and 0 <= fraction < 1):
+        _fail("sept.collapse.entropy_fraction", fraction, "a fraction of the starting entropy in [0, 1) (0 = off)")
+    if not (_is_number(drop) and 0 < drop <= 1):
+        _fail("sept.collapse.accuracy_drop", drop, "an absolute accuracy drop in (0, 1] (1 = off)")
+    return CollapseWarning(
+        enabled=section.enabled, reference_steps=int(section.reference_steps), window=int(section.window),
+        entropy_fraction=float(fraction), accuracy_drop=float(drop),
     )
 
 

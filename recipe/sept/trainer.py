@@ -12,6 +12,7 @@ to sleep, update the actor, push the fresh weights to vLLM. This subclass adds o
 * Validation: unbiased pass@k next to verl's metrics, and (``sept.eval.temperatures``) one validation pass per
   evaluation temperature with the generations stored for regrading (``recipe/sept/sweep.py``).
 * The count of prompts dropped for length (verl prints only how many remain).
+* A collapse warning (``recipe/sept/collapse.py``): the online loop can diverge at too high a learning rate.
 
 The old-log-prob forward pass verl runs every step is removed by configuration, not code: the YAML sets
 ``algorithm.rollout_correction.bypass_mode=true`` so verl copies vLLM's log-probs instead of recomputing them,
@@ -32,6 +33,7 @@ from verl.utils import tensordict_utils as tu
 
 from recipe.sept import sweep as sweep_lib
 from recipe.sept.agent_loop import TAU_S_FIELD
+from recipe.sept.collapse import ACCURACY_METRIC, ENTROPY_METRIC, CollapseHistory, detect_collapse
 from recipe.sept.config import parse_sept_config, warn_if_not_sharpening
 from recipe.sept.losses import SEPT_NLL_LOSS
 
@@ -40,7 +42,7 @@ logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))
 
 # verl's metric names, renamed where under SePT's loss they measure something more specific (pg_loss is the NLL
 # only under sept_nll; under GRPO or EM-FT it keeps verl's name).
-_RENAMED = {"actor/pg_loss": "sept/nll", "actor/entropy_loss": "sept/entropy"}
+_RENAMED = {"actor/pg_loss": "sept/nll", "actor/entropy_loss": ENTROPY_METRIC}
 _REWARD_PREFIXES = ("critic/score/", "critic/rewards/")
 
 
@@ -114,6 +116,8 @@ class SePTTrainer(PPOTrainerSync):
         self._loss_mode = config.actor_rollout_ref.actor.policy_loss.loss_mode
         # Set only while a temperature sweep's validation pass runs (recipe/sept/sweep.py).
         self._capture = None
+        # Starts empty on a resume too: the entropy reference is then the first steps after the resume.
+        self._collapse = CollapseHistory()
 
     def _init_dataloader(self):
         """verl's dataloaders, plus the count of prompts dropped for length (verl prints only what remains)."""
@@ -201,9 +205,11 @@ class SePTTrainer(PPOTrainerSync):
         return masked_token_mean(-data["rollout_log_probs"], data["response_mask"])
 
     def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
-        """verl's metrics, plus ``sept/*``; reward metrics only when monitoring is on."""
+        """verl's metrics, plus ``sept/*``; reward metrics only when monitoring is on; and the collapse check
+        (verl has none), here because this is the last point where the step's metrics are complete before verl's
+        ``fit`` logs them."""
         super()._compute_metrics(batch, metrics, timing_raw, global_steps=global_steps, epoch=epoch)
-        renamed = _RENAMED if self._loss_mode == SEPT_NLL_LOSS else {"actor/entropy_loss": "sept/entropy"}
+        renamed = _RENAMED if self._loss_mode == SEPT_NLL_LOSS else {"actor/entropy_loss": ENTROPY_METRIC}
         for old, new in renamed.items():
             if old in metrics:
                 metrics[new] = metrics.pop(old)
@@ -214,3 +220,23 @@ class SePTTrainer(PPOTrainerSync):
         if not self.sept.monitor_reward:
             for key in [k for k in metrics if k.startswith(_REWARD_PREFIXES)]:
                 del metrics[key]
+        if self.sept.collapse.enabled:
+            metrics["sept/collapse_warning"] = self._check_collapse(global_steps, metrics)
+
+    def _check_collapse(self, step: int, metrics: dict) -> float:
+        """Add this step's entropy and accuracy to the history and judge it (``recipe/sept/collapse.py``); the
+        WARNING is logged once per onset, not at every step of a collapsed run. Returns 1.0 when firing, else 0.0."""
+        history = self._collapse
+        if ENTROPY_METRIC in metrics:
+            history.entropy.append(float(metrics[ENTROPY_METRIC]))
+        if ACCURACY_METRIC in metrics:
+            history.accuracy.append(float(metrics[ACCURACY_METRIC]))
+        status = detect_collapse(history.entropy, history.accuracy, self.sept.collapse)
+        if status.fired and not history.firing:
+            logger.warning(
+                "sept: step %d: the run looks collapsed (%s): %s. The self-training loop diverges at too high a "
+                "learning rate: lower actor_rollout_ref.actor.optim.lr (now %g).",
+                step, " and ".join(status.signals), status.describe(), self.config.actor_rollout_ref.actor.optim.lr,
+            )
+        history.firing = status.fired
+        return float(status.fired)
