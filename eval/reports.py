@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 PAPER_BENCHMARK_NAMES = {
     "math500": "MATH-500",
     "amc23": "AMC-23",
@@ -106,11 +108,22 @@ def _latex_escape(text: str) -> str:
 
 
 def load_metrics(path: Path) -> list[dict]:
+    """The runs of a metrics file, greedy runs completed by ``fill_greedy``."""
     try:
         runs = json.loads(Path(path).read_text(encoding="utf-8"))["runs"]
     except (OSError, ValueError, KeyError) as exc:
         raise ReportError(f"{path}: not a metrics file from `python -m eval.regrade` ({exc})") from None
-    return runs
+    return [fill_greedy(run) for run in runs]
+
+
+def fill_greedy(run: dict) -> dict:
+    """A greedy run (τ = 0) with the pass@k of every table k and AVG: greedy decoding is deterministic, so its one
+    sample stands for any number of samples and pass@k = pass@1 (the paper's baseline sweep includes τ = 0)."""
+    if run["tau"] != 0 or "1" not in run["mean"]["pass"]:
+        return run
+    pass_1 = run["mean"]["pass"]["1"]
+    filled = {str(k): pass_1 for k in (*MEAN_KS, *BENCHMARK_KS)}
+    return {**run, "mean": {**run["mean"], "pass": {**filled, **run["mean"]["pass"]}, "avg": pass_1}}
 
 
 def run_label(run: dict) -> str:
@@ -178,6 +191,65 @@ def mean_table(methods: Sequence[tuple[str, dict]], ks: Sequence[int] = MEAN_KS,
         base_avg = avg if base_avg is None else base_avg
         delta = Delta(avg - base_avg) if avg is not None and base_avg is not None else None
         table.rows.append([label, *(_pct(run["mean"]["pass"], k) for k in ks), avg, delta])
+    return table
+
+
+def seed_runs(runs: Sequence[dict], model: str, checkpoint: str, tau: float, style: str | None = None) -> list[dict]:
+    """Every seed's run of ``model/checkpoint`` at ``tau`` (ordered by seed); none is an error listing the runs."""
+    found = [
+        r
+        for r in runs
+        if r["model"] == model and r["checkpoint"] == checkpoint and style in (None, r["style"])
+        and abs(r["tau"] - tau) < 1e-9
+    ]
+    if not found:
+        have = "; ".join(run_label(r) for r in runs) or "none"
+        raise ReportError(f"no runs of {model}/{checkpoint} at τ={tau:g}; runs: {have}")
+    return sorted(found, key=lambda r: r["seed"])
+
+
+def seed_mean_ci(seeds: Sequence[dict], k: int = 1, n_boot: int = 1000, alpha: float = 0.05) -> tuple[float, float]:
+    """Percentile bootstrap interval of the seed-averaged mean pass@k, resampling problems within each benchmark.
+
+    Per problem, pass@k is averaged over the seeds (every seed answers the same problems); a bootstrap draw
+    resamples each benchmark's problems with replacement and takes the unweighted mean over benchmarks, as the
+    tables do. It covers the problem-sampling error of the seed average, not the spread between seeds (shown
+    per seed beside it).
+    """
+    from eval.metrics import pass_at_k
+
+    rng = np.random.default_rng(0)
+    draws = np.zeros(n_boot)
+    names = sorted(seeds[0]["benchmarks"])
+    for name in names:
+        per_seed = [run["benchmarks"][name] for run in seeds]
+        if any(set(m["correct_counts"]) != set(per_seed[0]["correct_counts"]) for m in per_seed):
+            raise ReportError(f"seeds of {run_label(seeds[0])} answered different {name} problems; compare like runs")
+        problems = sorted(per_seed[0]["correct_counts"], key=int)
+        values = np.array(
+            [np.mean([pass_at_k(m["n"], m["correct_counts"][p], k) for m in per_seed]) for p in problems]
+        )
+        draws += values[rng.integers(0, values.size, size=(n_boot, values.size))].mean(axis=1)
+    low, high = np.quantile(draws / len(names), [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def seeds_table(methods: Sequence[tuple[str, Sequence[dict]]], ks: Sequence[int] = MEAN_KS, title: str = "") -> Table:
+    """Tables 1/4/5 over seeds: per method the mean over its seeds' runs of mean pass@k and AVG, ΔAVG vs the first
+    row, the 95% interval of pass@1 (``seed_mean_ci``) and pass@1 of each seed."""
+    table = Table(["method", "seeds", *(f"pass@{k}" for k in ks), "AVG", "ΔAVG", "pass@1 95% CI", "pass@1 per seed"],
+                  title=title)
+    base_avg = None
+    for label, seeds in methods:
+        passes = {k: [_pct(run["mean"]["pass"], k) for run in seeds] for k in ks}
+        means = [None if None in values else sum(values) / len(values) for values in passes.values()]
+        avgs = [run["mean"]["avg"] for run in seeds]
+        avg = None if None in avgs else 100 * sum(avgs) / len(avgs)
+        base_avg = avg if base_avg is None else base_avg
+        delta = Delta(avg - base_avg) if avg is not None and base_avg is not None else None
+        low, high = seed_mean_ci(seeds)
+        per_seed = " / ".join(f"{100 * run['mean']['pass']['1']:.1f}" for run in seeds)
+        table.rows.append([label, len(seeds), *means, avg, delta, f"{100 * low:.1f}–{100 * high:.1f}", per_seed])
     return table
 
 

@@ -1,7 +1,8 @@
 """Evaluation sweeps through verl (validation-only launches of the SePT entry point), then regrading.
 
     python -m eval.sweep temperature --model PATH --val-files A.parquet,B.parquet --out DIR [--name NAME]
-        [--temps 0:1.6:0.1] [--n 32] [--style question] [--config-name sept_qwen2.5_math_7b_dsr] [-- overrides]
+        [--temps 0:1.6:0.1] [--n 32] [--style question] [--checkpoint NAME] [--config-name sept_qwen2.5_math_7b_dsr]
+        [-- overrides]
     python -m eval.sweep checkpoints --run-dir results/RUN/checkpoints --model PATH --val-files ... --out DIR
         [--tau 1.0] [--n 32] [--steps 100,200] [...]
 
@@ -57,6 +58,7 @@ def base_overrides(args, temps: list[float]) -> list[str]:
         f"sept.eval.temperatures=[{','.join(f'{t:g}' for t in temps)}]",
         f"sept.eval.n={args.n}", f"sept.eval.generations_dir={Path(args.out).resolve()}",
         f"sept.eval.model_name={args.name or Path(args.model).name}", f"sept.eval.style={args.style}",
+        *([f"sept.eval.checkpoint_name={args.checkpoint}"] if args.checkpoint else []),
     ]
 
 
@@ -76,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--val-files", required=True, help="comma-separated benchmark parquet files")
     parser.add_argument("--out", required=True, help="generations folder (shared by sweeps; resumable)")
     parser.add_argument("--name", help="model name in the generations layout (default: the model folder's name)")
+    parser.add_argument("--checkpoint", help="temperature: checkpoint name in that layout (default: base), e.g. step48 "
+                        "for an exported trained model")
     parser.add_argument("--temps", default="0:1.6:0.1", help="temperature sweep grid, start:stop:step or a,b,c")
     parser.add_argument("--tau", type=float, default=1.0, help="checkpoint sweep temperature")
     parser.add_argument("--n", type=int, default=32)
@@ -85,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config-name", default="sept_qwen2.5_math_7b_dsr")
     parser.add_argument("--timeout", type=float, default=24 * 3600, help="seconds per launch")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every launch")
-    args = parser.parse_args(argv)
+    # Intermixed: Hydra overrides may follow the options (plain parse_args rejects positionals after them).
+    args = parser.parse_intermixed_args(argv)
     if args.kind == "temperature":
         # The model as given: never pick up a checkpoint lying in the preset's trainer.default_local_dir.
         fresh = ["trainer.resume_mode=disable"]
@@ -93,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.run_dir is None:
         raise SystemExit("checkpoints: --run-dir is required")
+    if args.checkpoint:
+        raise SystemExit("checkpoints: --checkpoint names a temperature sweep's model; checkpoints are named step<N>")
     saved = checkpoint_steps(args.run_dir)
     wanted = [int(x) for x in args.steps.split(",")] if args.steps else saved
     missing = sorted(set(wanted) - set(saved))

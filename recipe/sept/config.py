@@ -46,6 +46,7 @@ class EvalSweep:
     greedy_n: int = 1
     generations_dir: str | None = None
     model_name: str = "model"
+    checkpoint_name: str | None = None
     style: str = "question"
 
 
@@ -130,7 +131,9 @@ def _parse_eval(section: DictConfig) -> EvalSweep:
     for key in ("n", "greedy_n"):
         if not (isinstance(section[key], int) and section[key] >= 1):
             _fail(f"sept.eval.{key}", section[key], "samples per prompt: an integer >= 1")
-    for key in ("model_name", "style"):
+    for key in ("model_name", "style", "checkpoint_name"):
+        if key == "checkpoint_name" and section[key] is None:
+            continue
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", str(section[key])):
             _fail(f"sept.eval.{key}", section[key], "a folder name: letters, digits and . _ + - (no '/')")
     if temps and section.generations_dir is None:
@@ -139,6 +142,7 @@ def _parse_eval(section: DictConfig) -> EvalSweep:
         temperatures=temps, n=int(section.n), greedy_n=int(section.greedy_n),
         generations_dir=os.path.expanduser(str(section.generations_dir)) if section.generations_dir else None,
         model_name=str(section.model_name), style=str(section.style),
+        checkpoint_name=None if section.checkpoint_name is None else str(section.checkpoint_name),
     )
 
 
@@ -159,7 +163,7 @@ def _parse_collapse(section: DictConfig) -> CollapseWarning:
     if not (_is_number(fraction) and 0 <= fraction < 1):
         _fail("sept.collapse.entropy_fraction", fraction, "a fraction of the starting entropy in [0, 1) (0 = off)")
     if not (_is_number(drop) and 0 < drop <= 1):
-        _fail("sept.collapse.accuracy_drop", drop, "an absolute accuracy drop in (0, 1] (1 = off)")
+        _fail("sept.collapse.accuracy_drop", drop, "a relative accuracy drop in (0, 1] (0.5: to half the best; 1 = off)")
     return CollapseWarning(
         enabled=section.enabled, reference_steps=int(section.reference_steps), window=int(section.window),
         entropy_fraction=float(fraction), accuracy_drop=float(drop),

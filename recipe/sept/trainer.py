@@ -166,8 +166,8 @@ class SePTTrainer(PPOTrainerSync):
         sweep = self.sept.eval
         if not sweep.temperatures:
             return super()._validate()
-        names = {"model": sweep.model_name, "style": sweep.style,
-                 "checkpoint": "base" if self.global_steps == 0 else f"step{self.global_steps}"}
+        step_name = "base" if self.global_steps == 0 else f"step{self.global_steps}"
+        names = {"model": sweep.model_name, "style": sweep.style, "checkpoint": sweep.checkpoint_name or step_name}
         seed = int(self.config.actor_rollout_ref.rollout.seed)
         benchmarks = sorted(set(map(str, self.val_dataset.dataframe["data_source"])))
         metrics = {"val-sweep/reused_temperatures": 0}

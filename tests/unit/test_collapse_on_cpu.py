@@ -12,7 +12,7 @@ STABLE_ENTROPY = [2.0, 2.1, 1.9, 2.0, 1.8, 1.9, 2.0]
 STABLE_ACCURACY = [0.5, 0.55, 0.5, 0.6, 0.5, 0.55, 0.5]
 # Reference median(2, 2, 2) = 2; medians of the last 5 steps: step 5: 2, 6: 1.6, 7: 1.2, 8: 0.8, 9: 0.4 < 0.25 * 2.
 COLLAPSING_ENTROPY = [2.0, 2.0, 2.0, 1.6, 1.2, 0.8, 0.4, 0.3, 0.2, 0.1]
-# Medians of the last 5 steps: step 5..7: 0.5 (the best), 8: 0.3 (drop 0.2), 9: 0.2 (drop 0.3 > 0.25).
+# Medians of the last 5 steps: step 5..7: 0.5 (the best), 8: 0.3 (60 %), 9: 0.2 (40 % < half of the best).
 DROPPING_ACCURACY = [0.5, 0.6, 0.5, 0.6, 0.5, 0.3, 0.2, 0.1, 0.1, 0.0]
 
 
@@ -53,7 +53,7 @@ def test_accuracy_drop_fires_at_step_9():
     status = detect_collapse(entropy[:9], DROPPING_ACCURACY[:9])
     assert status.signals == ("accuracy",)
     assert (status.accuracy, status.accuracy_best) == pytest.approx((0.2, 0.5))
-    assert "critic/score/mean 0.2 is 0.3 below its best 0.5" in status.describe()
+    assert "critic/score/mean 0.2 is 40% of its best 0.5" in status.describe()
 
 
 def test_both_signals():
@@ -183,7 +183,7 @@ def test_trainer_accuracy_drop(make_trainer, caplog):
     with caplog.at_level(logging.WARNING, logger="recipe.sept.trainer"):
         logged = run_steps(trainer, [2.0] * len(DROPPING_ACCURACY), DROPPING_ACCURACY)
     assert [m["sept/collapse_warning"] for m in logged] == [0.0] * 8 + [1.0, 1.0]
-    assert "sept: step 9: the run looks collapsed (accuracy): critic/score/mean 0.2 is 0.3 below" in caplog.text
+    assert "sept: step 9: the run looks collapsed (accuracy): critic/score/mean 0.2 is 40% of its best" in caplog.text
 
 
 def test_trainer_switch_off(make_trainer, caplog):

@@ -168,3 +168,15 @@ def test_side_by_side_asks_which_paper_row_when_several_match():
         side_by_side(ours, table8, "Qwen2.5-Math-7B")
     merged = side_by_side(ours, table8, "Qwen2.5-Math-7B", {"train_data": "OTM"})
     assert merged.rows == [["SePT", "MATH-500", 70.0, 78.1], ["Baseline (τ=0.6)", "MATH-500", 50.0, 50.2]]
+
+
+def test_greedy_runs_count_their_one_sample_for_every_k(tmp_path):
+    greedy = {"model": "m", "checkpoint": "base", "style": "q", "tau": 0.0, "n": 1, "seed": 0, "benchmarks": {},
+              "mean": {"pass": {"1": 0.75}, "avg": None}}
+    sampled = {**greedy, "tau": 1.0, "mean": {"pass": {"1": 0.4, "8": 0.6}, "avg": None}}
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"runs": [greedy, sampled]}))
+    loaded_greedy, loaded_sampled = load_metrics(path)
+    assert loaded_greedy["mean"]["avg"] == 0.75
+    assert loaded_greedy["mean"]["pass"]["32"] == loaded_greedy["mean"]["pass"]["8"] == 0.75
+    assert loaded_sampled == sampled

@@ -16,7 +16,8 @@ from recipe.sept.main_sept import validate_with_verl
 from tests.helpers import CONFIG_DIR, compose_preset
 
 OFFLINE_PRESETS = sorted(p.stem for p in CONFIG_DIR.glob("offline_sept_*.yaml"))
-ONLINE_OF = {"offline_sept_cpu": "sept_cpu", "offline_sept_qwen2.5_math_7b_dsr": "sept_qwen2.5_math_7b_dsr"}
+ONLINE_OF = {"offline_sept_cpu": "sept_cpu", "offline_sept_cpu_repro": "sept_cpu_repro",
+             "offline_sept_qwen2.5_math_7b_dsr": "sept_qwen2.5_math_7b_dsr"}
 # The only keys an offline preset may set differently from its online preset.
 OFFLINE_KEYS = {
     "sept.tau_s.schedule", "sept.tau_s.end", "trainer.experiment_name", "trainer.default_local_dir",

@@ -68,9 +68,28 @@ def test_checkpoint_steps(tmp_path):
     "override, key",
     [("sept.eval.temperatures=[0,-1]", "sept.eval.temperatures"), ("sept.eval.temperatures=[1,1]", "sept.eval.temperatures"),
      ("sept.eval.n=0", "sept.eval.n"), ("sept.eval.model_name=a/b", "sept.eval.model_name"),
+     ("sept.eval.checkpoint_name=../x", "sept.eval.checkpoint_name"),
      ("sept.eval.temperatures=[1]", "sept.eval.generations_dir"), ("+sept.eval.seed=3", "sept.eval.seed")],
 )
 def test_bad_sweep_settings(override, key):
     with pytest.raises(SePTConfigError) as err:
         parse_sept_config(compose_preset("sept_cpu", [override]))
     assert str(err.value).startswith(key + " = ")
+
+
+def test_cli_overrides_may_follow_the_options_and_name_the_checkpoint(tmp_path, monkeypatch):
+    from eval import sweep as sweep_cli
+
+    val = tmp_path / "val.parquet"
+    val.write_bytes(b"")
+    launched = []
+    monkeypatch.setattr(sweep_cli, "launch", lambda name, overrides, timeout: launched.append((name, overrides)))
+    sweep_cli.main(["temperature", "--model", "m", "--val-files", str(val), "--out", str(tmp_path / "g"),
+                    "--temps", "1", "--checkpoint", "step48", "trainer.total_training_steps=3", "--n", "4"])
+    (name, overrides), = launched
+    assert name == "sept_qwen2.5_math_7b_dsr"
+    assert overrides[-1] == "trainer.total_training_steps=3"
+    assert "sept.eval.checkpoint_name=step48" in overrides and "sept.eval.n=4" in overrides
+    with pytest.raises(SystemExit, match="--checkpoint names a temperature sweep"):
+        sweep_cli.main(["checkpoints", "--model", "m", "--val-files", str(val), "--out", str(tmp_path / "g"),
+                        "--run-dir", str(tmp_path), "--checkpoint", "x"])

@@ -1,0 +1,370 @@
+"""The paper's comparisons at CPU scale, in one command: ``python -m recipe.sept.cpu_repro [options]``.
+
+Every stage goes through the project's own entry points, as a user would run them:
+
+1. base model: ``python -m recipe.sept.tiny_base`` (a tiny Qwen2 that is ~80 % right greedily, ~40 % at τ = 1);
+2. data: ``python -m data_prep synthetic`` (1,024 training questions, 64 held-out ones);
+3. base-model τ sweep: ``python -m eval.sweep temperature`` (τ 0..1.6, n = 32) — the paper's baseline is the base
+   model at its best τ by AVG;
+4. per seed and method, ``configs/sept_cpu_repro.yaml`` (48 steps of 32 prompts, then τ = 1, n = 32):
+   SePT (``main_sept``, τs 0.6 → 1.0, τt = 1), coupled (``sept.tau_t_mode=coupled``), EM-FT (``method=emft``),
+   GRPO (``method=grpo`` at SePT's learning rate: the paper's 5e-7 is for 7B models) and offline SePT
+   (``python -m recipe.sept.offline --config-name offline_sept_cpu_repro``, then ``eval.sweep`` on its final model);
+5. ``python -m eval.regrade`` and the report: Table 1/4/5-shaped tables over seeds (``eval.reports.seeds_table``),
+   the τ-sweep plot, run times and peak memory, in ``<out>/report.md``.
+
+A seed sets the data order (``data.seed``) and the sampler (``actor_rollout_ref.rollout.seed``). Resumable: a stage
+whose results are stored is skipped (a relaunch repeats only unfinished launches), so an interrupted run loses at
+most the launch it was in; each launch's output is in ``<out>/logs/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from data_prep.synthetic import DATA_SOURCE as BENCHMARK
+from recipe.sept.sweep import all_stored, run_keys
+
+REPO = Path(__file__).resolve().parents[2]
+PRESET = "sept_cpu_repro"
+OFFLINE_PRESET = "offline_sept_cpu_repro"
+BASE_NAME = "base"  # the base model's name in the generations layout
+TRAIN_ROWS = 1024  # training questions: 32 steps of 32 prompts per epoch
+
+
+@dataclass(frozen=True)
+class Method:
+    label: str  # the paper's row name
+    overrides: tuple[str, ...] = ()
+    offline: bool = False
+
+
+METHODS = {
+    "sept": Method("SePT"),
+    "coupled": Method("Coupling", ("sept.tau_t_mode=coupled",)),
+    "offline": Method("SePT (Offline)", offline=True),
+    "emft": Method("EM-FT", ("method=emft",)),
+    "grpo": Method("GRPO", ("method=grpo",)),
+}
+
+
+class ReproError(RuntimeError):
+    """A stage failed or an argument is unusable; the message says which and what to do."""
+
+
+@dataclass
+class Plan:
+    """What one invocation runs, read once from the composed presets."""
+
+    out: Path
+    seeds: list[int]
+    methods: list[str]
+    temps: str
+    overrides: list[str]
+    base_model: Path
+    data_dir: Path
+    val_file: Path
+    steps: int
+    n: int
+    style: str
+    lr: float
+    timings: list[tuple[str, float]] = field(default_factory=list)
+
+
+def compose(preset: str, overrides: list[str] | None = None) -> DictConfig:
+    """A preset composed as its entry point composes it (Hydra compose API, the recipe's resolvers registered)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    import recipe.sept.main_sept  # noqa: F401  registers ${sept_path:} and ${chat_template:}
+
+    with initialize_config_dir(config_dir=str(REPO / "configs"), version_base=None):
+        return hydra_compose(config_name=preset, overrides=overrides or [])
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    config = compose(PRESET, args.overrides)
+    unknown = sorted(set(args.methods) - set(METHODS))
+    if unknown:
+        raise ReproError(f"--methods: unknown {unknown}; choose from {sorted(METHODS)}")
+    return Plan(
+        out=args.out.resolve(), seeds=args.seeds, methods=args.methods, temps=args.temps, overrides=args.overrides,
+        base_model=Path(config.actor_rollout_ref.model.path), data_dir=Path(config.data.train_files).parent,
+        val_file=Path(config.data.val_files),
+        steps=int(config.trainer.total_training_steps), n=int(config.sept.eval.n), style=str(config.sept.eval.style),
+        lr=float(config.actor_rollout_ref.actor.optim.lr),
+    )
+
+
+class PeakMemory:
+    """Peak of the machine's used memory (MemTotal - MemAvailable) while the pipeline runs, sampled every second:
+    the runs start Ray, vLLM and torch processes, whose sum no single process's RSS shows."""
+
+    def __init__(self) -> None:
+        self.start = self.peak = used_memory_gb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(1.0):
+            self.peak = max(self.peak, used_memory_gb())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def used_memory_gb() -> float:
+    fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    kib = int(fields["MemTotal"].split()[0]) - int(fields["MemAvailable"].split()[0])
+    return kib / 2**20
+
+
+def run_stage(plan: Plan, name: str, cmd: list[str]) -> None:
+    """One launch, its output in ``<out>/logs/<name>.log``; a failure names the log and keeps what is stored."""
+    log = plan.out / "logs" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"[cpu_repro] {name}: {' '.join(cmd[1:])}", flush=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    start = time.time()
+    with log.open("w", encoding="utf-8") as handle:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    seconds = time.time() - start
+    if proc.returncode:
+        tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-15:])
+        raise ReproError(f"{name} failed (exit {proc.returncode}) after {seconds:.0f} s; its output: {log}\n{tail}\n"
+                         f"Finished stages are kept: rerun the same command to continue.")
+    plan.timings.append((name, seconds))
+    print(f"[cpu_repro] {name}: done in {seconds:.0f} s", flush=True)
+
+
+def py(*args: str) -> list[str]:
+    return [sys.executable, "-m", *args]
+
+
+# ---------------------------------------------------------------------------------------------------- stages
+
+
+def stored(plan: Plan, model: str, checkpoint: str, tau: float, n: int, seed: int) -> bool:
+    names = {"model": model, "checkpoint": checkpoint, "style": plan.style}
+    return all_stored(plan.out / "generations", run_keys(names, tau, n, seed, [BENCHMARK]))
+
+
+def build_inputs(plan: Plan) -> None:
+    """The base model and the data, unless present. The validation questions are the ones the base model's
+    builder held out (same data seed and size), so every evaluation is on unseen questions."""
+    from recipe.sept.tiny_base import Settings
+
+    held_out = Settings()
+    if not (plan.base_model / "config.json").is_file():
+        run_stage(plan, "base_model", py("recipe.sept.tiny_base", "--out", str(plan.base_model),
+                                         "--seed", str(held_out.seed)))
+    if not (plan.data_dir / "train.parquet").is_file():
+        run_stage(plan, "data", py("data_prep", "synthetic", "--style", plan.style, "--out", str(plan.data_dir),
+                                   "--seed", str(held_out.data_seed), "--val-rows", str(held_out.n_val),
+                                   "--train-rows", str(TRAIN_ROWS)))
+
+
+def sweep_base(plan: Plan) -> None:
+    """The base model at every τ of the grid (greedy τ = 0 with one sample), in one launch."""
+    from eval.sweep import temperature_grid
+
+    config = compose(PRESET, plan.overrides)
+    seed, greedy_n = int(config.actor_rollout_ref.rollout.seed), int(config.sept.eval.greedy_n)
+    temps = temperature_grid(plan.temps)
+    if all(stored(plan, BASE_NAME, "base", t, greedy_n if t == 0 else plan.n, seed) for t in temps):
+        print(f"[cpu_repro] base sweep: stored for τ {plan.temps}; skipped", flush=True)
+        return
+    run_stage(plan, "base_sweep", py(
+        "eval.sweep", "temperature", "--config-name", PRESET, "--model", str(plan.base_model),
+        "--val-files", str(plan.val_file), "--out", str(plan.out / "generations"),
+        "--name", BASE_NAME, "--temps", plan.temps, "--n", str(plan.n), "--style", plan.style, *plan.overrides,
+    ))
+
+
+def seed_overrides(seed: int) -> list[str]:
+    return [f"data.seed={seed}", f"actor_rollout_ref.rollout.seed={seed}"]
+
+
+def train_online(plan: Plan, method: str, seed: int) -> None:
+    """One training run of ``method`` through ``main_sept``, evaluated at τ = 1 after its last step."""
+    name = f"{method}-s{seed}"
+    if stored(plan, method, f"step{plan.steps}", 1.0, plan.n, seed):
+        print(f"[cpu_repro] {name}: evaluated already; skipped", flush=True)
+        return
+    # GRPO at SePT's rate: method=grpo's 5e-7 is the paper's rate for 7B models and moves this model nowhere.
+    lr = [f"actor_rollout_ref.actor.optim.lr={plan.lr}"] if method == "grpo" else []
+    run_stage(plan, name, py(
+        "recipe.sept.main_sept", "--config-name", PRESET, *METHODS[method].overrides, *lr, *seed_overrides(seed),
+        f"sept.eval.model_name={method}", f"sept.eval.generations_dir={plan.out / 'generations'}",
+        f"trainer.experiment_name={name}", f"trainer.default_local_dir={plan.out / 'runs' / name / 'checkpoints'}",
+        "trainer.resume_mode=disable", *plan.overrides,
+    ))
+
+
+def train_offline(plan: Plan, seed: int) -> None:
+    """Offline SePT (one generation, then verl's SFT trainer), then its final model at τ = 1 through eval.sweep."""
+    from eval.sweep import checkpoint_steps
+
+    name = f"offline-s{seed}"
+    if stored(plan, "offline", f"step{plan.steps}", 1.0, plan.n, seed):
+        print(f"[cpu_repro] {name}: evaluated already; skipped", flush=True)
+        return
+    checkpoints = plan.out / "runs" / name / "checkpoints"
+    run_stage(plan, name, py(
+        "recipe.sept.offline", "--config-name", OFFLINE_PRESET, *seed_overrides(seed),
+        f"trainer.experiment_name={name}", f"trainer.default_local_dir={checkpoints}", *plan.overrides,
+    ))
+    final = checkpoints / f"global_step_{checkpoint_steps(checkpoints)[-1]}" / "huggingface"
+    run_stage(plan, f"{name}-eval", py(
+        "eval.sweep", "temperature", "--config-name", PRESET, "--model", str(final),
+        "--val-files", str(plan.val_file), "--out", str(plan.out / "generations"),
+        "--name", "offline", "--checkpoint", f"step{plan.steps}", "--temps", "1", "--n", str(plan.n),
+        "--style", plan.style, *plan.overrides, f"actor_rollout_ref.rollout.seed={seed}",
+    ))
+
+
+# ---------------------------------------------------------------------------------------------------- report
+
+# (file name, title, rows as (label, method key)); "base@1" is the base model at τ = 1.
+TABLES = (
+    ("table1_main", "Table 1 shape: SePT and the baselines", (("Base model (τ=1)", "base@1"), ("SePT", "sept"),
+                                                              ("GRPO", "grpo"), ("EM-FT", "emft"))),
+    ("table4_offline", "Table 4 shape: online vs offline", (("SePT (Offline)", "offline"), ("SePT", "sept"))),
+    ("table5_coupling", "Table 5 shape: coupled vs decoupled τ", (("Coupling", "coupled"), ("Decoupling", "sept"))),
+)
+
+
+def report_tables(plan: Plan, runs: list[dict]) -> list[tuple[str, "Table"]]:
+    """The paper-shaped tables over seeds; rows of methods this invocation did not run are left out, and a table
+    left with fewer than two rows besides the baseline (e.g. Table 4 without offline runs) is not written."""
+    from eval.reports import seed_runs, seeds_table, select_baseline
+
+    baseline = select_baseline(runs, BASE_NAME, style=plan.style)
+    available = {"base@1": seed_runs(runs, BASE_NAME, "base", 1.0, plan.style)}
+    for method in plan.methods:
+        found = seed_runs(runs, method, f"step{plan.steps}", 1.0, plan.style)
+        available[method] = [run for run in found if run["seed"] in plan.seeds]
+    tables = []
+    for file_name, title, rows in TABLES:
+        methods = [(f"Baseline (τ={baseline['tau']:g})", [baseline])]
+        methods += [(label, available[key]) for label, key in rows if available.get(key)]
+        # A comparison needs two of its rows besides the baseline.
+        if len(methods) > 2:
+            tables.append((file_name, seeds_table(methods, title=f"{title}, pass@k (%) at τ=1")))
+    return tables
+
+
+def sweep_table(runs: list[dict]) -> "Table":
+    """The base model's τ sweep: mean pass@k and AVG per τ (paper Figure 1a as numbers)."""
+    from eval.reports import Table
+
+    table = Table(["τ", "n", "pass@1", "pass@8", "pass@32", "AVG"], title="Base model: pass@k (%) vs sampling τ")
+    for run in sorted((r for r in runs if r["model"] == BASE_NAME and r["checkpoint"] == "base"), key=lambda r: r["tau"]):
+        passes = run["mean"]["pass"]
+        table.rows.append([f"{run['tau']:g}", run["n"], *(100 * passes[k] for k in ("1", "8", "32")),
+                           100 * run["mean"]["avg"]])
+    return table
+
+
+def write_report(plan: Plan, memory: PeakMemory, wall: float) -> Path:
+    """``report.md`` (tables, plot, times, memory) and ``tables/*.csv`` under ``<out>``."""
+    from eval.reports import load_metrics, plot_curves
+
+    runs = load_metrics(plan.out / "generations" / "metrics.json")
+    base_runs = [r for r in runs if r["model"] == BASE_NAME and r["checkpoint"] == "base"]
+    plot = plot_curves(base_runs, "tau", plan.out / "tau_sweep.png", title="tiny-arith-base: pass@k vs τ")
+    (plan.out / "tables").mkdir(exist_ok=True)
+    sections = [
+        "# SePT at CPU scale",
+        f"Base model `{plan.base_model.name}`; {len(plan.seeds)} seed(s) {plan.seeds}; {plan.steps} steps of "
+        f"`configs/{PRESET}.yaml` (lr {plan.lr:g}); trained models evaluated at τ = 1 with n = {plan.n} on 64 "
+        f"held-out questions. Generated by `python -m recipe.sept.cpu_repro`.",
+    ]
+    for file_name, table in report_tables(plan, runs):
+        (plan.out / "tables" / f"{file_name}.csv").write_text(table.to_csv(), encoding="utf-8")
+        sections.append(table.to_markdown())
+    sweep = sweep_table(runs)
+    (plan.out / "tables" / "base_tau_sweep.csv").write_text(sweep.to_csv(), encoding="utf-8")
+    sections += [sweep.to_markdown(), f"![pass@k vs τ]({plot.name})", cost_section(plan, memory, wall)]
+    report = plan.out / "report.md"
+    report.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
+    return report
+
+
+def cost_section(plan: Plan, memory: PeakMemory, wall: float) -> str:
+    lines = ["**Cost of this invocation** (stages skipped as already done are not listed)", "",
+             "| stage | seconds |", "|---|---|"]
+    lines += [f"| {name} | {seconds:.0f} |" for name, seconds in plan.timings]
+    lines += ["", f"Wall time {wall / 60:.1f} min on {os.cpu_count()} cores; peak used memory {memory.peak:.1f} GB "
+                  f"(machine total at start {memory.start:.1f} GB)."]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------- command
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m recipe.sept.cpu_repro", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "cpu_repro", help="results folder")
+    parser.add_argument("--seeds", default="0,1", help="comma-separated training seeds (default: 0,1)")
+    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {list(METHODS)}")
+    parser.add_argument("--temps", default="0:1.6:0.2", help="base-model sweep grid, start:stop:step or a,b,c")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every launch, e.g. "
+                        "trainer.total_training_steps=24 (the model, data and steps are read from them too)")
+    # Intermixed: Hydra overrides may follow the options (plain parse_args rejects positionals after them).
+    args = parser.parse_intermixed_args(argv)
+    try:
+        args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--seeds {args.seeds!r}: integers separated by commas, e.g. 0,1,2")
+    args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if not args.seeds or not args.methods:
+        parser.error("--seeds and --methods need at least one value each")
+    return args
+
+
+def run(plan: Plan) -> Path:
+    memory, start = PeakMemory(), time.time()
+    try:
+        build_inputs(plan)
+        sweep_base(plan)
+        for seed in plan.seeds:
+            for method in plan.methods:
+                if METHODS[method].offline:
+                    train_offline(plan, seed)
+                else:
+                    train_online(plan, method, seed)
+        run_stage(plan, "regrade", py("eval.regrade", str(plan.out / "generations")))
+    finally:
+        memory.stop()
+    return write_report(plan, memory, time.time() - start)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from eval.reports import ReportError
+
+    args = parse_args(argv)
+    try:
+        plan = make_plan(args)
+        report = run(plan)
+    except (ReproError, ReportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.read_text(encoding="utf-8"))
+    print(f"[cpu_repro] report: {report}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The CPU reproduction pipeline (recipe/sept/cpu_repro.py): its launches compose and validate, it skips what is
+stored, fails naming the log, and its seed tables match hand-computed values."""
+
+import json
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from eval.generations import Record, RunKey, write_generations
+from eval.regrade import regrade
+from eval.reports import ReportError, Table, seed_mean_ci, seed_runs, seeds_table
+from recipe.sept import cpu_repro
+from recipe.sept.config import check_verl_settings, parse_sept_config
+from recipe.sept.main_sept import validate_with_verl
+from recipe.sept.offline import check_offline_settings
+from tests.helpers import compose_preset
+
+
+def _plan(tmp_path, *args):
+    return cpu_repro.make_plan(cpu_repro.parse_args(["--out", str(tmp_path), *args]))
+
+
+@pytest.fixture
+def launches(monkeypatch):
+    """The command lines the pipeline would run, in order (nothing is launched)."""
+    seen = []
+    monkeypatch.setattr(cpu_repro, "run_stage", lambda plan, name, cmd: seen.append((name, cmd)))
+    return seen
+
+
+def _overrides(cmd: list[str]) -> tuple[str, list[str]]:
+    """(preset, Hydra overrides) of a main_sept / offline / eval.sweep command line."""
+    preset = cmd[cmd.index("--config-name") + 1]
+    return preset, [a for a in cmd if "=" in a and not a.startswith("--")]
+
+
+def test_every_training_launch_composes_and_passes_validation(tmp_path, launches):
+    plan = _plan(tmp_path, "--seeds", "0,3")
+    for seed in plan.seeds:
+        for method in cpu_repro.METHODS:
+            if method != "offline":
+                cpu_repro.train_online(plan, method, seed)
+    assert [name for name, _ in launches] == [f"{m}-s{s}" for s in (0, 3) for m in cpu_repro.METHODS if m != "offline"]
+    for name, cmd in launches:
+        preset, overrides = _overrides(cmd)
+        config = compose_preset(preset, overrides)
+        OmegaConf.resolve(config)
+        sept = parse_sept_config(config)
+        check_verl_settings(config)
+        validate_with_verl(config)
+        method, seed = name.split("-s")
+        assert (config.data.seed, config.actor_rollout_ref.rollout.seed) == (int(seed), int(seed))
+        assert sept.eval.model_name == method and sept.eval.temperatures == [1.0]
+        assert config.trainer.total_training_steps == plan.steps
+        # GRPO trains at SePT's rate, not method=grpo's 7B rate; coupled ties tau_t to tau_s.
+        assert config.actor_rollout_ref.actor.optim.lr == plan.lr
+        assert sept.tau_t_mode == ("coupled" if method in ("coupled", "emft") else "fixed")
+        assert config.algorithm.adv_estimator == ("grpo" if method == "grpo" else "sept")
+
+
+def test_offline_launch_composes_with_the_offline_checks(tmp_path, launches, monkeypatch):
+    plan = _plan(tmp_path, "--seeds", "2", "--methods", "offline")
+    final = tmp_path / "runs" / "offline-s2" / "checkpoints" / f"global_step_{plan.steps}"
+    final.mkdir(parents=True)
+    cpu_repro.train_offline(plan, 2)
+    (train_name, train_cmd), (eval_name, eval_cmd) = launches
+    assert (train_name, eval_name) == ("offline-s2", "offline-s2-eval")
+    config = compose_preset(*_overrides(train_cmd))
+    OmegaConf.resolve(config)
+    check_offline_settings(config)
+    validate_with_verl(config)
+    assert config.data.seed == 2 and config.sept.tau_s.schedule == "constant"
+    assert eval_cmd[eval_cmd.index("--model") + 1] == str(final / "huggingface")
+    assert eval_cmd[eval_cmd.index("--checkpoint") + 1] == f"step{plan.steps}"
+
+
+def _store(root: Path, model: str, checkpoint: str, tau: float, n: int, seed: int, correct: list[int]):
+    responses = lambda c: [r"\boxed{7}"] * c + [r"\boxed{1}"] * (n - c)  # noqa: E731
+    records = [Record("synthetic_arith", i, f"q{i}", "7", responses(c), ["stop"] * n, [5] * n)
+               for i, c in enumerate(correct)]
+    write_generations(root, RunKey(model, checkpoint, "question", tau, n, seed, "synthetic_arith"), records)
+
+
+def test_stored_runs_are_skipped(tmp_path, launches):
+    plan = _plan(tmp_path, "--seeds", "0")
+    _store(tmp_path / "generations", "sept", f"step{plan.steps}", 1.0, plan.n, 0, [1, 2])
+    cpu_repro.train_online(plan, "sept", 0)
+    cpu_repro.train_online(plan, "coupled", 0)
+    assert [name for name, _ in launches] == ["coupled-s0"]
+
+
+def test_a_failed_stage_names_its_log_and_says_how_to_continue(tmp_path):
+    plan = _plan(tmp_path)
+    with pytest.raises(cpu_repro.ReproError) as err:
+        cpu_repro.run_stage(plan, "broken", [cpu_repro.sys.executable, "-c", "print('went wrong'); raise SystemExit(3)"])
+    message = str(err.value)
+    assert "broken failed (exit 3)" in message and str(tmp_path / "logs" / "broken.log") in message
+    assert "went wrong" in message and "rerun the same command" in message
+
+
+@pytest.mark.parametrize("args, problem", [(["--seeds", "0,x"], "--seeds"), (["--methods", "sept,ppo"], "ppo")])
+def test_bad_arguments_are_named(tmp_path, args, problem, capsys):
+    with pytest.raises((SystemExit, cpu_repro.ReproError)) as err:
+        _plan(tmp_path, *args)
+    assert problem in (str(err.value) + capsys.readouterr().err)
+
+
+def test_seed_table_matches_hand_computed_values():
+    # Two seeds, two problems, n = 4: seed 0 solves problem 0 always and problem 1 never, seed 1 each half the time.
+    def run(seed, counts):
+        return {"model": "sept", "checkpoint": "step4", "style": "q", "tau": 1.0, "n": 4, "seed": seed,
+                "benchmarks": {"b": {"n": 4, "correct_counts": dict(enumerate(counts))}},
+                "mean": {"pass": {"1": sum(counts) / 8, "2": None}, "avg": None}}
+
+    seeds = [run(0, [4, 0]), run(1, [2, 2])]
+    # Seed-averaged per-problem pass@1: 0.75 and 0.25; bootstrap means of two problems are 0.25, 0.5 or 0.75.
+    assert seed_mean_ci(seeds) == (0.25, 0.75)
+    table = seeds_table([("SePT", seeds)], ks=(1,))
+    assert table.columns == ["method", "seeds", "pass@1", "AVG", "ΔAVG", "pass@1 95% CI", "pass@1 per seed"]
+    assert table.rows == [["SePT", 2, 50.0, None, None, "25.0–75.0", "50.0 / 50.0"]]
+    assert seed_runs([seeds[1], seeds[0]], "sept", "step4", 1.0) == seeds
+    with pytest.raises(ReportError, match="no runs of sept/step9"):
+        seed_runs(seeds, "sept", "step9", 1.0)
+
+
+def test_report_tables_from_regraded_generations(tmp_path):
+    plan = _plan(tmp_path, "--seeds", "0,1", "--methods", "sept,coupled")
+    root, n = tmp_path / "generations", plan.n
+    for tau, correct in ((0.0, [1, 1]), (1.0, [8, 4])):
+        _store(root, "base", "base", tau, 1 if tau == 0 else n, 42, correct)
+    for seed, (sept, coupled) in enumerate((([32, 16], [8, 8]), ([24, 16], [8, 0]))):
+        _store(root, "sept", f"step{plan.steps}", 1.0, n, seed, sept)
+        _store(root, "coupled", f"step{plan.steps}", 1.0, n, seed, coupled)
+    (root / "metrics.json").write_text(json.dumps(regrade(root, workers=1)))
+    from eval.reports import load_metrics
+
+    tables = dict(cpu_repro.report_tables(plan, load_metrics(root / "metrics.json")))
+    assert sorted(tables) == ["table1_main", "table5_coupling"]
+    main = tables["table1_main"]
+    # Greedy solves both problems: the best baseline (AVG 100); SePT's pass@1 (32+16)/64 and (24+16)/64.
+    assert [row[0] for row in main.rows] == ["Baseline (τ=0)", "Base model (τ=1)", "SePT"]
+    assert main.rows[0][2] == 100.0 and main.rows[1][2] == pytest.approx(100 * 12 / 64)
+    assert main.rows[2][1] == 2 and main.rows[2][2] == pytest.approx(100 * (48 / 64 + 40 / 64) / 2)
+    assert main.rows[2][-1] == "75.0 / 62.5"
+    assert [row[0] for row in tables["table5_coupling"].rows] == ["Baseline (τ=0)", "Coupling", "Decoupling"]
+    assert isinstance(cpu_repro.sweep_table(load_metrics(root / "metrics.json")), Table)
