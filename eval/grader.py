@@ -44,8 +44,9 @@ one pair whose math_verify parse takes ~1 s, where the reference itself flips wi
 * a pair that the reference would grade forever (e.g. ``99999999!`` is computed in C, where no signal can
   interrupt it) gets ``timeout`` after the per-item deadline; a worker is capped at 4 GiB of address space
   (``SEPT_GRADER_MEMORY_MB``), so an expansion needing more is "not equal" instead of exhausting the machine;
-* normalisations are memoised and two different plain integers skip sympy and math_verify (both provably
-  say "not equal"): speed only.
+* normalisations are memoised, so are worker verdicts that no time limit decided (bounded, reused across
+  calls), and two different plain numbers (integers, short decimals) skip sympy and math_verify (both
+  provably say "not equal"): speed only.
 
 Threads: the reference times stages with ``signal.alarm``, which raises in any non-main thread, so under
 verl's threaded reward loop its correct answers silently score 0. Here every non-trivial comparison runs in
@@ -74,9 +75,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import sympy
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
@@ -97,6 +99,10 @@ DEFAULT_WORKERS = int(os.environ.get("SEPT_GRADER_WORKERS", str(min(2, os.cpu_co
 # Longer answers skip the in-process exact path: their regex/latex normalisation cost is not bounded,
 # so they go to a worker whose deadline bounds it.
 INLINE_MAX_CHARS = 512
+
+# A worker's start-up (imports, parser warm-up: ~1 s of CPU) costs about as much as grading 100 answers, so
+# grade_many starts one worker per this many answers waiting for one, up to ``workers``.
+ANSWERS_PER_WORKER = 50
 
 SYMPY_BUDGET_S = 5.0
 MATH_VERIFY_PRECHECK_BUDGET_S = 1.0
@@ -506,14 +512,14 @@ def cheap_verdict(pred: str, truth: str) -> tuple[bool, str] | None:
     """The verdict when string work alone settles it, else None (sympy/math_verify must decide).
 
     Settled: a malformed boxed ground truth (``invalid_ground_truth``), equal normalised strings
-    (``correct_exact``), two different plain integers (``mismatch``, see ``_distinct_small_integers``).
+    (``correct_exact``), two different plain numbers (``mismatch``, see ``_distinct_plain_numbers``).
     """
     resolved = _resolve_truth(truth)
     if resolved is None:
         return False, "invalid_ground_truth"
     if _mathd_normalize(pred) == _mathd_normalize(resolved) or _normalize(pred) == _normalize(resolved):
         return True, "correct_exact"
-    if _distinct_small_integers(pred, resolved):
+    if _distinct_plain_numbers(pred, resolved):
         return False, "mismatch"
     return None
 
@@ -537,18 +543,22 @@ def grade_answer(pred: str, truth: str, *, budgets: float | None = None) -> tupl
     return False, "mismatch"
 
 
-_SMALL_INT = re.compile(r"-?[0-9]{1,12}")
+# Integers of up to 12 digits, or decimals below 1e9 with up to 4 decimals: two different values are at least
+# 1e-4 apart, far above math_verify's 6-decimal rounding and the float error of such magnitudes.
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,12}|-?(?:0|[1-9][0-9]{0,8})\.[0-9]{1,4}")
 
 
-def _distinct_small_integers(pred: str, truth: str) -> bool:
-    """Both plain integers (at most 12 digits) of different value: every later stage says "not equal".
+def _distinct_plain_numbers(pred: str, truth: str) -> bool:
+    """Both plain numbers (``_PLAIN_NUMBER``) of different value: every later stage says "not equal".
 
-    The sympy stage sees two integer literals whose difference is a non-zero Integer, and math_verify parses
-    two distinct sympy Integers (far inside its 15-digit numeric precision). Skipping both stages is the
-    biggest saving on AIME/AMC-style wrong answers. Checked against the reference on 2,428 integer pairs,
-    including x100, /100, x60, x3600, x180 (percent/unit-like) and negations, up to 12 digits.
+    The exact stage has already failed. The sympy stage then sees an integer against a non-integer (never
+    equal there) or two numbers whose difference is a non-zero Integer/Float; math_verify parses two numbers
+    that differ after rounding to 6 decimals, and two different strings. Skipping both stages is the biggest
+    saving on wrong numeric answers. Checked against the reference on 2,428 integer pairs (x100, /100, x60,
+    x3600, x180, negations, up to 12 digits) and ~34,000 decimal pairs (neighbours 1e-4 apart, x10, /10,
+    swapped digits, sign flips, integer vs decimal, up to 1e9): no pair the reference grades correct.
     """
-    return bool(_SMALL_INT.fullmatch(pred) and _SMALL_INT.fullmatch(truth)) and int(pred) != int(truth)
+    return bool(_PLAIN_NUMBER.fullmatch(pred) and _PLAIN_NUMBER.fullmatch(truth)) and Decimal(pred) != Decimal(truth)
 
 
 def answer_key(pred: str | None) -> str | None:
@@ -569,7 +579,8 @@ _WORKER_START_TIMEOUT_S = 300.0  # importing sympy and math_verify on a loaded m
 
 
 class _Worker:
-    """One grading process speaking JSON lines: ``{"pred","truth"}`` in, ``{"acc","reason",...}`` out."""
+    """One grading process speaking JSON lines: ``{"truth","preds"}`` in, one ``{"acc","reason",...}`` out per
+    answer, in order. A whole job goes in one message, so the worker never waits for the next question."""
 
     def __init__(self, budget_scale: float) -> None:
         self.budget_scale = budget_scale
@@ -591,10 +602,13 @@ class _Worker:
                 raise RuntimeError(f"grader worker did not start (pid {self.proc.pid}, said {hello!r})")
             self._ready = True
 
-    def ask(self, pred: str, truth: str, timeout: float) -> dict | None:
-        """The worker's verdict, or None if it took longer than ``timeout`` seconds (the worker is then killed)."""
+    def send(self, truth: str, preds: Sequence[str]) -> None:
+        """Ask for verdicts of ``preds`` against ``truth`` (the worker is idle, so it reads this at once)."""
         self.wait_ready()
-        self.proc.stdin.write((json.dumps({"pred": pred, "truth": truth}) + "\n").encode())
+        self.proc.stdin.write((json.dumps({"truth": truth, "preds": list(preds)}) + "\n").encode())
+
+    def receive(self, timeout: float) -> dict | None:
+        """The next verdict, or None if it took longer than ``timeout`` seconds (the worker is then killed)."""
         reply = self._read_line(timeout)
         if reply is None:
             self.kill()
@@ -653,12 +667,22 @@ def _limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
+class _LibraryTimeouts(logging.Handler):
+    """Counts math_verify's own parse/compare budgets running out (it logs a warning and says "not equal")."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        global _stage_timeouts
+        if record.getMessage().startswith("Timeout during"):
+            _stage_timeouts += 1
+
+
 def _serve() -> None:
     """Worker main loop (runs in the worker's main thread, so the stage budgets may use SIGALRM)."""
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray prints from libraries go to stderr, never into the protocol stream
     sys.stdout = sys.stderr
     logging.getLogger("pylatexenc").setLevel(logging.ERROR)  # per-answer parse complaints, not grading problems
+    logging.getLogger("math_verify").addHandler(_LibraryTimeouts())
     _limit_memory()
     scale = float(os.environ.get("SEPT_GRADER_BUDGET_SCALE", "1"))
     for pred, truth in _WARM_UP:  # antlr builds its parse tables lazily: the first parses are 5-10x slower
@@ -666,18 +690,24 @@ def _serve() -> None:
     protocol.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         job = json.loads(line)
-        before = _stage_timeouts
-        try:
-            acc, reason = grade_answer(job["pred"], job["truth"], budgets=scale)
-            reply = {"acc": acc, "reason": reason}
-        except Exception as exc:  # the reference scores any crash 0; say why
-            reply = {"acc": False, "reason": "error", "detail": f"{type(exc).__name__}: {exc}"[:500]}
-        reply["stage_timeouts"] = _stage_timeouts - before
-        protocol.write(json.dumps(reply) + "\n")
+        for pred in job["preds"]:  # one line each, flushed, so the caller times every answer
+            protocol.write(json.dumps(_reply(pred, job["truth"], scale)) + "\n")
+
+
+def _reply(pred: str, truth: str, scale: float) -> dict:
+    before = _stage_timeouts
+    try:
+        acc, reason = grade_answer(pred, truth, budgets=scale)
+        reply = {"acc": acc, "reason": reason}
+    except Exception as exc:  # the reference scores any crash 0; say why
+        reply = {"acc": False, "reason": "error", "detail": f"{type(exc).__name__}: {exc}"[:500]}
+    reply["stage_timeouts"] = _stage_timeouts - before
+    return reply
 
 
 class GraderPool:
-    """A fixed set of worker processes; ``grade`` is thread-safe and bounded by ``timeout`` seconds per item."""
+    """Up to ``workers`` grading processes, started when first needed and kept; thread-safe; each item is
+    bounded by ``timeout`` seconds."""
 
     def __init__(
         self,
@@ -699,30 +729,69 @@ class GraderPool:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
-        # All start importing now, in parallel; each is waited for on its first job, so the caller can do
-        # other work meanwhile.
-        for worker in (_Worker(budget_scale) for _ in range(workers)):
-            self._all.append(worker)
-            self._idle.put(worker)
+
+    def prestart(self, count: int) -> None:
+        """Start workers until ``min(count, size)`` exist. They import in the background (~1-2 s), so a caller
+        that starts them as soon as it knows it needs them keeps working meanwhile."""
+        with self._lock:
+            while len(self._all) < min(count, self.size):
+                worker = _Worker(self.budget_scale)
+                self._all.append(worker)
+                self._idle.put(worker)
 
     def wait_ready(self) -> None:
-        """Block until every worker has imported its libraries (they start in the background)."""
+        """Start every worker and block until each has imported its libraries."""
+        self.prestart(self.size)
         with self._lock:
             workers = list(self._all)
         for worker in workers:
             worker.wait_ready()
 
     def grade(self, pred: str, truth: str) -> tuple[bool, str]:
-        worker = self._idle.get()
+        return self.grade_group(truth, [pred])[0]
+
+    def grade_group(self, truth: str, preds: Sequence[str]) -> list[tuple[bool, str]]:
+        """Verdicts of ``preds`` against one ground truth, all sent to one worker at once: no round trip per
+        answer, and math_verify (which keeps only its last 20 parses) parses the truth once."""
+        worker = self._checkout()
+        verdicts: list[tuple[bool, str]] = []
         try:
-            reply = worker.ask(pred, truth, self.timeout)
+            while len(verdicts) < len(preds):  # after a time-out or a crash the rest go to the replacement
+                worker = self._run(worker, truth, preds[len(verdicts) :], verdicts)
+        except BaseException:  # interrupted mid-job: its late answers must not reach the next caller
+            worker.kill()
+            raise
+        finally:  # a killed or crashed worker is replaced, so the pool never shrinks
+            self._idle.put(worker if worker.proc.poll() is None else self._replace(worker))
+        return verdicts
+
+    def _checkout(self) -> _Worker:
+        """An idle worker, else a new one while fewer than ``size`` exist, else the next one to come back."""
+        with self._lock:
+            if self._idle.empty() and len(self._all) < self.size:
+                self._all.append(_Worker(self.budget_scale))
+                return self._all[-1]
+        return self._idle.get()
+
+    def _run(self, worker: _Worker, truth: str, preds: Sequence[str], verdicts: list) -> _Worker:
+        """Append verdicts of ``preds`` until done or the worker fails; each answer may take ``timeout``
+        seconds from the previous verdict. Returns the worker to go on with."""
+        start = len(verdicts)
+        try:
+            worker.send(truth, preds)
+            for pred in preds:
+                reply = worker.receive(self.timeout)
+                verdicts.append(self._verdict(reply, pred, truth))
+                if reply is None:  # killed at the deadline
+                    break
         except (_WorkerDied, OSError, ValueError) as exc:  # crashed, or its reply was garbled
             worker.kill()
-            reply = {"acc": False, "reason": "error", "detail": f"grader worker failed: {exc}"}
-        finally:  # a killed or crashed worker is replaced, so the pool never shrinks
-            if worker.proc.poll() is not None:
-                worker = self._replace(worker)
-            self._idle.put(worker)
+            failed = {"acc": False, "reason": "error", "detail": f"grader worker failed: {exc}"}
+            verdicts.append(self._verdict(failed, preds[len(verdicts) - start], truth))
+        return worker if worker.proc.poll() is None else self._replace(worker)
+
+    def _verdict(self, reply: dict | None, pred: str, truth: str) -> tuple[bool, str]:
+        _count("worker_answers")
         if reply is None:
             _count("worker_timeouts")
             _log.warning(
@@ -732,7 +801,10 @@ class GraderPool:
         _count("stage_timeouts", reply.get("stage_timeouts", 0))
         if reply["reason"] == "error":
             _log.warning("grading failed (scored 0): %s; pred=%.200r truth=%.200r", reply.get("detail"), pred, truth)
-        return bool(reply["acc"]), str(reply["reason"])
+        verdict = bool(reply["acc"]), str(reply["reason"])
+        if reply["reason"] != "error" and not reply.get("stage_timeouts"):  # a verdict no time limit decided
+            _VERDICTS.put((pred, truth, self.budget_scale), verdict)
+        return verdict
 
     def _replace(self, dead: _Worker) -> _Worker:
         _count("worker_restarts")
@@ -746,6 +818,7 @@ class GraderPool:
             for worker in self._all:
                 worker.kill()
             self._all.clear()
+            self._idle = queue.Queue()
 
     def __enter__(self) -> GraderPool:
         return self
@@ -754,9 +827,38 @@ class GraderPool:
         self.close()
 
 
+class _VerdictCache:
+    """Worker verdicts by (pred, truth, budget scale), least recently used dropped first; thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str, float], tuple[bool, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, float]) -> tuple[bool, str] | None:
+        with self._lock:
+            verdict = self._items.get(key)
+            if verdict is not None:
+                self._items.move_to_end(key)
+            return verdict
+
+    def put(self, key: tuple[str, str, float], verdict: tuple[bool, str]) -> None:
+        with self._lock:
+            self._items[key] = verdict
+            self._items.move_to_end(key)
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+# Verdicts repeat across calls (validation after validation, a sweep's temperatures); ~300 bytes an entry.
+_VERDICTS = _VerdictCache(1 << 16)
 _STATS: Counter = Counter()
 _stats_lock = threading.Lock()
-_shared: dict[str, object] = {}
+_shared: dict[tuple, GraderPool] = {}
 _shared_lock = threading.Lock()
 
 
@@ -767,21 +869,37 @@ def _count(key: str, amount: int = 1) -> None:
 
 def grader_stats() -> dict[str, int]:
     """Counts in this process since import: each returned verdict's reason (``correct_exact``, ``timeout``...),
-    ``worker_timeouts`` (workers killed at the deadline), ``worker_restarts`` and ``stage_timeouts``
-    (reference-style stage budgets that ran out inside a worker)."""
+    ``worker_answers`` (answers a worker graded: sympy/math_verify needed), ``worker_timeouts`` (workers killed
+    at the deadline), ``worker_restarts`` and ``stage_timeouts`` (reference-style stage budgets, ours or
+    math_verify's, that ran out inside a worker)."""
     with _stats_lock:
         return dict(_STATS)
 
 
-def shared_pool() -> GraderPool:
-    """The process-wide pool ``compute_score`` uses, created on first need (recreated after a fork)."""
+def shared_pool(
+    workers: int | None = None, timeout: float | None = None, budget_scale: float | None = None
+) -> GraderPool:
+    """The process's pool for these settings (None: the ``DEFAULT_*`` ones), created on first need and kept,
+    so later calls skip the workers' start-up; a forked child gets pools of its own."""
+    workers = DEFAULT_WORKERS if workers is None else workers
+    timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
+    budget_scale = DEFAULT_BUDGET_SCALE if budget_scale is None else budget_scale
+    key = (os.getpid(), workers, timeout, budget_scale)
     with _shared_lock:
-        pool = _shared.get("pool")
-        if pool is None or _shared.get("pid") != os.getpid():
-            pool = GraderPool(DEFAULT_WORKERS, DEFAULT_TIMEOUT_S, DEFAULT_BUDGET_SCALE)
-            _shared.update(pool=pool, pid=os.getpid())
-            atexit.register(pool.close)
-        return pool
+        if key not in _shared:
+            _shared[key] = GraderPool(workers, timeout, budget_scale)
+            if len(_shared) == 1:
+                atexit.register(close_shared_pools)
+        return _shared[key]
+
+
+def close_shared_pools() -> None:
+    """Stop this process's shared workers (a forked child leaves its parent's alone); the next need restarts them."""
+    with _shared_lock:
+        mine = [key for key in _shared if key[0] == os.getpid()]
+        pools = [_shared.pop(key) for key in mine]
+    for pool in pools:
+        pool.close()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -805,17 +923,34 @@ def _truths(ground_truth: object) -> list[str] | None:
     return None
 
 
-def _grade_pred(pred: str, truths: Sequence[str], pool: GraderPool | None) -> tuple[bool, str]:
-    """Any-match over ground truths; when none matches, the most telling failure reason."""
+def _without_worker(pred: str, truth: str, budget_scale: float) -> tuple[bool, str] | None:
+    """The verdict when string work settles it or a worker already gave it, else None."""
+    if max(len(pred), len(truth)) <= INLINE_MAX_CHARS:
+        decided = cheap_verdict(pred, truth)
+        if decided is not None:
+            return decided
+    return _VERDICTS.get((pred, truth, budget_scale))
+
+
+def _any_match(verdicts: Iterable[tuple[bool, str]]) -> tuple[bool, str]:
+    """The first correct verdict over the ground truths (consumed lazily); if none, the most telling failure."""
     reasons = []
-    for truth in truths:
-        inline = cheap_verdict(pred, truth) if max(len(pred), len(truth)) <= INLINE_MAX_CHARS else None
-        acc, reason = inline if inline is not None else (pool or shared_pool()).grade(pred, truth)
+    for acc, reason in verdicts:
         if acc:
             return True, reason
         reasons.append(reason)
     severity = ("timeout", "error", "invalid_ground_truth", "mismatch")
     return False, min(reasons, key=severity.index)
+
+
+def _grade_pred(pred: str, truths: Sequence[str]) -> tuple[bool, str]:
+    """Any-match over ground truths, through the shared pool with the default settings when needed."""
+
+    def verdict(truth: str) -> tuple[bool, str]:
+        decided = _without_worker(pred, truth, DEFAULT_BUDGET_SCALE)
+        return decided if decided is not None else shared_pool().grade(pred, truth)
+
+    return _any_match(verdict(truth) for truth in truths)
 
 
 def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs) -> dict:
@@ -832,7 +967,7 @@ def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kw
         return _result(False, None, "no_boxed")
     if truths is None:
         return _result(False, pred, "invalid_ground_truth")
-    acc, reason = _grade_pred(pred, truths, None)
+    acc, reason = _grade_pred(pred, truths)
     return _result(acc, pred, reason)
 
 
@@ -844,29 +979,18 @@ def grade_many(
 ) -> list[dict]:
     """Grade (response, ground truth) pairs; results in input order, each as ``compute_score`` returns.
 
-    The verdict depends only on (last boxed answer, ground truth), so pairs are deduplicated on that; the
-    string-only exact stage runs here, and only the undecided unique pairs go to ``workers`` processes, each
-    bounded by ``timeout`` seconds.
+    The verdict depends only on (last boxed answer, ground truth), so each such pair is graded once; the
+    string-only exact stage and earlier worker verdicts settle most here, and the rest go, grouped by ground
+    truth, to the shared pool of ``workers`` processes, each answer bounded by ``timeout`` seconds.
     """
-    pairs = list(pairs)
     keyed: list[tuple[str | None, tuple[str, ...] | None]] = []
     for response, ground_truth in pairs:
         if not isinstance(response, str):
             raise TypeError(f"grade_many: response must be str, got {type(response).__name__}: {response!r:.80}")
         truths = _truths(ground_truth)
         keyed.append((last_boxed(response), None if truths is None else tuple(truths)))
-    verdicts: dict[tuple[str, tuple[str, ...]], tuple[bool, str]] = {}
-    pending = []
-    for key in dict.fromkeys(k for k in keyed if k[0] is not None and k[1] is not None):
-        decided = _decide_inline(*key)
-        if decided is None:
-            pending.append(key)
-        else:
-            verdicts[key] = decided
-    if pending:  # only then pay for starting worker processes
-        with GraderPool(min(workers, len(pending)), timeout, budget_scale) as pool:
-            with ThreadPoolExecutor(max_workers=pool.size) as threads:
-                verdicts.update(zip(pending, threads.map(lambda key: _grade_pred(*key, pool), pending)))
+    asked = dict.fromkeys((pred, truth) for pred, truths in keyed if pred is not None for truth in truths or ())
+    verdicts = _grade_unique(asked, timeout, workers, budget_scale)
     results = []
     for pred, truths in keyed:
         if pred is None:
@@ -874,24 +998,50 @@ def grade_many(
         elif truths is None:
             results.append(_result(False, pred, "invalid_ground_truth"))
         else:
-            acc, reason = verdicts[(pred, truths)]
+            acc, reason = _any_match(verdicts[(pred, truth)] for truth in truths)
             results.append(_result(acc, pred, reason))
     return results
 
 
-def _decide_inline(pred: str, truths: Sequence[str]) -> tuple[bool, str] | None:
-    """The verdict if the exact stage settles it for every ground truth; None if a worker must decide."""
-    failures = []
-    for truth in truths:
-        if max(len(pred), len(truth)) > INLINE_MAX_CHARS:
-            return None
-        decided = cheap_verdict(pred, truth)
-        if decided is None:
-            return None
-        if decided[0]:
-            return decided
-        failures.append(decided)
-    return failures[0]
+def _grade_unique(
+    pairs: Iterable[tuple[str, str]], timeout: float, workers: int, budget_scale: float
+) -> dict[tuple[str, str], tuple[bool, str]]:
+    """Verdicts of distinct (pred, truth) pairs: here when possible, else by the shared pool's workers, which
+    are started as soon as the answers waiting for them call for it, so they import while this loop runs."""
+    verdicts: dict[tuple[str, str], tuple[bool, str]] = {}
+    by_truth: dict[str, list[str]] = defaultdict(list)
+    waiting, pool = 0, None
+    for pred, truth in pairs:
+        decided = _without_worker(pred, truth, budget_scale)
+        if decided is not None:
+            verdicts[(pred, truth)] = decided
+            continue
+        by_truth[truth].append(pred)
+        waiting += 1
+        pool = pool or shared_pool(workers, timeout, budget_scale)
+        pool.prestart(math.ceil(waiting / ANSWERS_PER_WORKER))
+    if pool is not None:
+        verdicts.update(_grade_by_workers(by_truth, pool, min(workers, math.ceil(waiting / ANSWERS_PER_WORKER))))
+    return verdicts
+
+
+def _grade_by_workers(
+    by_truth: dict[str, list[str]], pool: GraderPool, parallel: int
+) -> dict[tuple[str, str], tuple[bool, str]]:
+    """Jobs of up to ``ANSWERS_PER_WORKER`` answers to one ground truth, ``parallel`` at a time."""
+    jobs = [
+        (truth, preds[start : start + ANSWERS_PER_WORKER])
+        for truth, preds in by_truth.items()
+        for start in range(0, len(preds), ANSWERS_PER_WORKER)
+    ]
+    jobs.sort(key=lambda job: -len(job[1]))  # largest first, so no worker is left with a long one at the end
+    with ThreadPoolExecutor(max_workers=parallel) as threads:
+        graded = threads.map(lambda job: pool.grade_group(*job), jobs)
+        return {
+            (pred, truth): verdict
+            for (truth, preds), verdicts in zip(jobs, graded)
+            for pred, verdict in zip(preds, verdicts)
+        }
 
 
 if __name__ == "__sept_grader_worker__":

@@ -23,6 +23,12 @@ BENCHMARKS = REPO.parent / "shared" / "reference" / "sept-authors-data" / "data"
 SCALE = 10.0
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_verdicts(monkeypatch):
+    """Each test starts without verdicts remembered from another: a test about workers must reach them."""
+    monkeypatch.setattr(grader, "_VERDICTS", grader._VerdictCache(1 << 16))
+
+
 def _fixture() -> tuple[dict, list[dict]]:
     lines = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines()]
     return lines[0]["_meta"], lines[1:]
@@ -181,6 +187,7 @@ def test_compute_score_from_threads_scores_sympy_and_math_verify_answers(monkeyp
         thread.start()
     for thread in threads:
         thread.join()
+    grader.close_shared_pools()
     assert len(results) == 12 and all(r["score"] == 1.0 for r in results), results
 
 
@@ -199,22 +206,23 @@ def test_pathological_input_costs_at_most_the_timeout_and_is_counted():
 
 
 def test_grade_many_deduplicates_and_only_sends_undecided_pairs_to_workers(monkeypatch):
-    sent: list[tuple[str, str]] = []
-    real_grade = GraderPool.grade
+    sent: list[tuple[str, list[str]]] = []
+    real_grade_group = GraderPool.grade_group
 
-    def counting_grade(self, pred, truth):
-        sent.append((pred, truth))
-        return real_grade(self, pred, truth)
+    def counting_grade_group(self, truth, preds):
+        sent.append((truth, list(preds)))
+        return real_grade_group(self, truth, preds)
 
-    monkeypatch.setattr(GraderPool, "grade", counting_grade)
+    monkeypatch.setattr(GraderPool, "grade_group", counting_grade_group)
     pairs = [(f"Attempt {i}: so \\boxed{{x^2+2x+1}}", "(x+1)^2") for i in range(40)]  # one unique answer
     pairs += [("\\boxed{204}", "204")] * 30 + [("\\boxed{205}", "204")] * 30 + [("no box", "204")] * 5
+    pairs += [("\\boxed{1.52}", "1.25")] * 10  # a plain-number mismatch
     results = grade_many(pairs, workers=2, budget_scale=SCALE)
-    assert sent == [("x^2+2x+1", "(x+1)^2")]
+    assert sent == [("(x+1)^2", ["x^2+2x+1"])]
     assert Counter(r["reason"] for r in results) == {
         "correct_sympy": 40,
         "correct_exact": 30,
-        "mismatch": 30,
+        "mismatch": 40,
         "no_boxed": 5,
     }
 
