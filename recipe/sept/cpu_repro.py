@@ -307,7 +307,7 @@ def cost_section(plan: Plan, memory: PeakMemory, wall: float) -> str:
              "| stage | seconds |", "|---|---|"]
     lines += [f"| {name} | {seconds:.0f} |" for name, seconds in plan.timings]
     lines += ["", f"Wall time {wall / 60:.1f} min on {os.cpu_count()} cores; peak used memory {memory.peak:.1f} GB "
-                  f"(machine total at start {memory.start:.1f} GB)."]
+                  f"(used before it started: {memory.start:.1f} GB; the whole machine, other jobs included)."]
     return "\n".join(lines)
 
 
