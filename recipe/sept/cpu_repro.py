@@ -92,7 +92,13 @@ def compose(preset: str, overrides: list[str] | None = None) -> DictConfig:
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
-    config = compose(PRESET, args.overrides)
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        config = compose(PRESET, args.overrides)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ReproError(f"overrides {args.overrides} do not compose with configs/{PRESET}.yaml: {exc}") from None
     unknown = sorted(set(args.methods) - set(METHODS))
     if unknown:
         raise ReproError(f"--methods: unknown {unknown}; choose from {sorted(METHODS)}")

@@ -99,7 +99,8 @@ def test_a_failed_stage_names_its_log_and_says_how_to_continue(tmp_path):
     assert "went wrong" in message and "rerun the same command" in message
 
 
-@pytest.mark.parametrize("args, problem", [(["--seeds", "0,x"], "--seeds"), (["--methods", "sept,ppo"], "ppo")])
+@pytest.mark.parametrize("args, problem", [(["--seeds", "0,x"], "--seeds"), (["--methods", "sept,ppo"], "ppo"),
+                                           (["trainer.no_such_key=1"], "trainer.no_such_key")])
 def test_bad_arguments_are_named(tmp_path, args, problem, capsys):
     with pytest.raises((SystemExit, cpu_repro.ReproError)) as err:
         _plan(tmp_path, *args)
