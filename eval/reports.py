@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.metrics import pass_at_k
+
 PAPER_BENCHMARK_NAMES = {
     "math500": "MATH-500",
     "amc23": "AMC-23",
@@ -216,8 +218,6 @@ def seed_mean_ci(seeds: Sequence[dict], k: int = 1, n_boot: int = 1000, alpha: f
     tables do. It covers the problem-sampling error of the seed average, not the spread between seeds (shown
     per seed beside it).
     """
-    from eval.metrics import pass_at_k
-
     rng = np.random.default_rng(0)
     draws = np.zeros(n_boot)
     names = sorted(seeds[0]["benchmarks"])

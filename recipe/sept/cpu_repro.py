@@ -75,6 +75,8 @@ class Plan:
     val_file: Path
     steps: int
     n: int
+    greedy_n: int
+    sweep_seed: int  # the base sweep's sampler seed (the preset's rollout.seed; training runs set their own)
     style: str
     lr: float
     timings: list[tuple[str, float]] = field(default_factory=list)
@@ -107,6 +109,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         base_model=Path(config.actor_rollout_ref.model.path), data_dir=Path(config.data.train_files).parent,
         val_file=Path(config.data.val_files),
         steps=int(config.trainer.total_training_steps), n=int(config.sept.eval.n), style=str(config.sept.eval.style),
+        greedy_n=int(config.sept.eval.greedy_n), sweep_seed=int(config.actor_rollout_ref.rollout.seed),
         lr=float(config.actor_rollout_ref.actor.optim.lr),
     )
 
@@ -185,10 +188,8 @@ def sweep_base(plan: Plan) -> None:
     """The base model at every τ of the grid (greedy τ = 0 with one sample), in one launch."""
     from eval.sweep import temperature_grid
 
-    config = compose(PRESET, plan.overrides)
-    seed, greedy_n = int(config.actor_rollout_ref.rollout.seed), int(config.sept.eval.greedy_n)
     temps = temperature_grid(plan.temps)
-    if all(stored(plan, BASE_NAME, "base", t, greedy_n if t == 0 else plan.n, seed) for t in temps):
+    if all(stored(plan, BASE_NAME, "base", t, plan.greedy_n if t == 0 else plan.n, plan.sweep_seed) for t in temps):
         print(f"[cpu_repro] base sweep: stored for τ {plan.temps}; skipped", flush=True)
         return
     run_stage(plan, "base_sweep", py(
