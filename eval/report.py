@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from eval.reports import (
+from eval.tables import (
     ReportError,
     benchmark_table,
     find_run,

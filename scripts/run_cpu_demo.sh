@@ -11,7 +11,7 @@ cd "$repo"
 bash scripts/setup_env.sh
 py=${SEPT_VENV:-$repo/.venv}/bin/python
 
-[[ -f models/tiny-qwen2/config.json ]] || "$py" -m recipe.sept.tiny_model --out models/tiny-qwen2
+[[ -f models/tiny-qwen2/config.json ]] || "$py" -m lab.tiny_model --out models/tiny-qwen2
 [[ -f data/cpu/train.parquet ]] || "$py" -m data_prep synthetic --out data/cpu --train-rows 64 --val-rows 16
 
 mkdir -p results/sept_cpu
@@ -19,4 +19,4 @@ mkdir -p results/sept_cpu
 timeout "${SEPT_TIMEOUT:-1200}" "$py" -m recipe.sept.main_sept --config-name sept_cpu trainer.resume_mode=disable "$@" \
   2>&1 | tee results/sept_cpu/train.log
 metrics=$(ls -t results/sept_cpu/metrics/*.jsonl | head -n 1)
-"$py" -m recipe.sept.summarize "$metrics" | tee results/sept_cpu/summary.md
+"$py" -m eval.summarize "$metrics" | tee results/sept_cpu/summary.md

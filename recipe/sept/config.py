@@ -123,7 +123,7 @@ def parse_sept_config(config: DictConfig) -> SePTConfig:
 
 
 def _parse_eval(section: DictConfig) -> EvalSweep:
-    """``sept.eval``: the evaluation-temperature sweep run by each validation pass (recipe/sept/sweep.py)."""
+    """``sept.eval``: the evaluation-temperature sweep run by each validation pass (eval/sweep_store.py)."""
     _check_fields(section, EvalSweep, "sept.eval")
     temps = [float(t) for t in section.temperatures]
     if any(not (t >= 0) for t in temps) or len(set(temps)) != len(temps):
@@ -234,7 +234,7 @@ def check_model_path(path: str) -> None:
     if not _looks_like_path(path):
         return
     if not os.path.isdir(path):
-        _fail(key, path, "no such folder; build the CPU model with `python -m recipe.sept.tiny_model --out DIR` "
+        _fail(key, path, "no such folder; build the CPU model with `python -m lab.tiny_model --out DIR` "
               "or point it at a downloaded checkpoint")
     cfg = os.path.join(path, "config.json")
     if not os.path.isfile(cfg) or not os.access(cfg, os.R_OK):

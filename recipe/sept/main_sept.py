@@ -21,13 +21,13 @@ import hydra
 import ray
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from data_prep.chat_templates import register_resolver as register_chat_template_resolver
+from recipe.sept.chat_templates import register_resolver as register_chat_template_resolver
 from recipe.sept.config import SePTConfigError, check_inputs, check_verl_settings, parse_sept_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = str(REPO_ROOT / "configs")
 REGISTRY_MODULE = "recipe.sept.losses"
-CPU_MODULE = "recipe.sept.cpu_platform"
+CPU_MODULE = "cpu.verl_platform"
 
 OmegaConf.register_new_resolver("sept_path", lambda rel: str(REPO_ROOT / rel), replace=True)
 # ${chat_template:NAME} reads configs/chat_templates/ (actor_rollout_ref.model.custom_chat_template).
@@ -41,7 +41,7 @@ def process_env(cpu: bool) -> dict[str, str]:
     modules = [REGISTRY_MODULE]
     env = {}
     if cpu:
-        from recipe.sept.cpu_platform import CPU_ENV
+        from cpu.verl_platform import CPU_ENV
 
         env.update(CPU_ENV)
         modules.append(CPU_MODULE)
@@ -129,7 +129,7 @@ def enter_process_env(config: DictConfig) -> None:
     then run verl's validation (which looks the platform up)."""
     os.environ.update({k: str(v) for k, v in config.ray_kwargs.ray_init.runtime_env.env_vars.items()})
     if config.sept.cpu:
-        from recipe.sept import cpu_platform
+        from cpu import verl_platform as cpu_platform
 
         cpu_platform.activate()
     validate_with_verl(config)

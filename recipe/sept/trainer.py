@@ -10,7 +10,7 @@ to sleep, update the actor, push the fresh weights to vLLM. This subclass adds o
 * Metrics under ``sept/``; the training reward is monitoring only, and is dropped when ``sept.monitor_reward``
   is off.
 * Validation: unbiased pass@k next to verl's metrics, and (``sept.eval.temperatures``) one validation pass per
-  evaluation temperature with the generations stored for regrading (``recipe/sept/sweep.py``).
+  evaluation temperature with the generations stored for regrading (``eval/sweep_store.py``).
 * The count of prompts dropped for length (verl prints only how many remain).
 * A collapse warning (``recipe/sept/collapse.py``): the online loop can diverge at too high a learning rate.
 
@@ -31,7 +31,7 @@ from omegaconf import open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync
 from verl.utils import tensordict_utils as tu
 
-from recipe.sept import sweep as sweep_lib
+from eval import sweep_store as sweep_lib
 from recipe.sept.agent_loop import TAU_S_FIELD
 from recipe.sept.collapse import ACCURACY_METRIC, ENTROPY_METRIC, CollapseHistory, detect_collapse
 from recipe.sept.config import parse_sept_config, warn_if_not_sharpening
@@ -114,7 +114,7 @@ class SePTTrainer(PPOTrainerSync):
         self.tau_s = self.sept.tau_s.start
         self.tau_t = self.sept.tau_t
         self._loss_mode = config.actor_rollout_ref.actor.policy_loss.loss_mode
-        # Set only while a temperature sweep's validation pass runs (recipe/sept/sweep.py).
+        # Set only while a temperature sweep's validation pass runs (eval/sweep_store.py).
         self._capture = None
         # Starts empty on a resume too: the entropy reference is then the first steps after the resume.
         self._collapse = CollapseHistory()
@@ -162,7 +162,7 @@ class SePTTrainer(PPOTrainerSync):
         super()._maybe_log_val_generations(inputs, outputs, scores)
 
     def _validate(self) -> dict:
-        """verl's validation; with ``sept.eval.temperatures`` set, once per temperature (recipe/sept/sweep.py)."""
+        """verl's validation; with ``sept.eval.temperatures`` set, once per temperature (eval/sweep_store.py)."""
         sweep = self.sept.eval
         if not sweep.temperatures:
             return super()._validate()
@@ -184,7 +184,7 @@ class SePTTrainer(PPOTrainerSync):
 
     def _validate_at(self, tau: float, n: int):
         """One verl validation pass at temperature ``tau`` with ``n`` samples per prompt; returns its metrics
-        and the samples as eval.generations records per benchmark."""
+        and the samples as eval.store records per benchmark."""
         loader, self._capture = self.val_dataloader, sweep_lib.SweepCapture()
         try:
             self.val_dataloader = sweep_lib.tagged_batches(loader, tau, n, self._capture, TAU_S_FIELD)

@@ -41,7 +41,7 @@ data_args() {
 }
 
 # run NAME OVERRIDE... : launch one run (or print it), its outputs under results/NAME/.
-# ENTRY/PRESET (default: online SePT) let a launcher use recipe.sept.offline and its preset instead.
+# ENTRY/PRESET (default: online SePT) let a launcher use offline.main_offline and its preset instead.
 run() {
   local name=$1; shift
   [[ -z ${ONLY:-} || ${ONLY} == "$name" ]] || return 0

@@ -6,6 +6,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 EXTRA_OVERRIDES=("$@")
 style=$(model_style qwen2.5-math-7b)
 # shellcheck disable=SC2046
-ENTRY=recipe.sept.offline PRESET=offline_sept_qwen2.5_math_7b_dsr \
+ENTRY=offline.main_offline PRESET=offline_sept_qwen2.5_math_7b_dsr \
   run table4_qwen2.5-math-7b_offline_dsr $(data_args dsr "$style")
 method_run table4 qwen2.5-math-7b sept dsr

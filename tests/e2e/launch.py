@@ -1,6 +1,6 @@
 """Launch ``recipe.sept.main_sept`` once on the tiny CPU model and collect what it recorded.
 
-Each launch records the temperature of every request inside the vLLM process (``tests/e2e/vllm_probe.py``) and
+Each launch records the temperature of every request inside the vLLM process (``smoke/vllm_probe.py``) and
 verl's per-step metrics (its ``file`` logger).
 """
 
@@ -20,7 +20,7 @@ LAUNCH_TIMEOUT_S = 900
 def make_inputs(tmp: Path, n_train: int = 32, n_val: int = 8) -> None:
     """The tiny model and a synthetic arithmetic set, built locally (no downloads)."""
     from data_prep.synthetic import write_arithmetic_sets
-    from recipe.sept.tiny_model import write_tiny_model
+    from lab.tiny_model import write_tiny_model
 
     write_tiny_model(tmp / "model", seed=0)
     write_arithmetic_sets(tmp / "data", n_train=n_train, n_val=n_val, seed=0)
@@ -31,7 +31,7 @@ def launch(tmp: Path, tag: str, overrides: list[str], config_name: str = "sept_c
     probe, metrics, log = tmp / f"probe_{tag}.jsonl", tmp / f"metrics_{tag}.jsonl", tmp / f"launch_{tag}.log"
     env = dict(os.environ)
     env.update(
-        VERL_USE_EXTERNAL_MODULES="tests.e2e.vllm_probe",
+        VERL_USE_EXTERNAL_MODULES="smoke.vllm_probe",
         SEPT_TEST_VLLM_PROBE=str(probe),
         VERL_FILE_LOGGER_PATH=str(metrics),
         PYTHONPATH=str(REPO),

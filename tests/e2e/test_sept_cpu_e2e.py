@@ -4,7 +4,7 @@ Two launches share one checkpoint folder (each pays ~2 min of Ray + vLLM start-u
   A: 3 steps with tau_s = 0.5, 0.75, 1.0 (linear over 2 steps) and tau_t = 1, one update per step;
   B: the same command with 4 steps, which resumes from A's checkpoint and runs step 4 only.
 What they show: the temperature vLLM's engine received per request (recorded inside the vLLM process by
-tests/e2e/vllm_probe.py) follows the schedule step by step; the logged loss is the token NLL of the samples at
+smoke/vllm_probe.py) follows the schedule step by step; the logged loss is the token NLL of the samples at
 tau_t (equal to vLLM's own NLL of them when tau_s = tau_t, above it when tau_s < tau_t); parameters changed;
 checkpoints are written; the resumed run continues at step 4 with the restored weights.
 """

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 
 def _sweep(tmp, args, tag, model=None):
     probe = tmp / f"probe_{tag}.jsonl"
-    env = {**os.environ, "VERL_USE_EXTERNAL_MODULES": "tests.e2e.vllm_probe", "SEPT_TEST_VLLM_PROBE": str(probe),
+    env = {**os.environ, "VERL_USE_EXTERNAL_MODULES": "smoke.vllm_probe", "SEPT_TEST_VLLM_PROBE": str(probe),
            "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "eval.sweep", *args, "--model", str(model or tmp / "model"), "--name", "tiny",
            "--val-files", str(tmp / "data" / "val.parquet"), "--out", str(tmp / "gens"), "--n", "2",
@@ -58,7 +58,7 @@ def test_one_launch_sweeps_both_temperatures(sweep):
 
 
 def test_stored_generations_are_complete(sweep):
-    from eval.generations import read_generations
+    from eval.store import read_generations
 
     tmp, _, files, _ = sweep
     key, records = read_generations(tmp / "gens" / files[1])
@@ -93,7 +93,7 @@ def test_regrade_and_report_read_only_stored_files(sweep):
 
 
 def test_checkpoint_sweep_evaluates_a_saved_fsdp_checkpoint(sept_run, sweep):
-    from eval.generations import read_generations
+    from eval.store import read_generations
 
     run_tmp, _, _ = sept_run
     tmp, _, _, _ = sweep

@@ -14,7 +14,7 @@ from tests.helpers import REPO, compose_preset
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from recipe.sept.tiny_model import write_tiny_model
+    from lab.tiny_model import write_tiny_model
 
     return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny")
 

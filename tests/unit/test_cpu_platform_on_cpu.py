@@ -53,7 +53,7 @@ def test_upstream_engine_lookup_honours_verl_engine_device():
 
 def test_cpu_platform_is_selected_and_patches_applied():
     code = """
-import recipe.sept.cpu_platform as cp
+import cpu.verl_platform as cp
 from verl.utils.device import get_device_name, get_torch_device, get_nccl_backend
 from verl.workers import engine_workers
 from vllm import _custom_ops
@@ -77,7 +77,7 @@ def test_gloo_group_initialises_only_with_the_patch():
     code = """
 import os, torch.distributed as dist
 os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ["PORT"], RANK="0", WORLD_SIZE="1")
-import recipe.sept.cpu_platform as cp
+import cpu.verl_platform as cp
 from verl.utils.distributed import initialize_global_process_group_ray as unpatched
 if os.environ["PATCHED"] == "1":
     from verl.workers.engine_workers import initialize_global_process_group_ray as init
@@ -94,7 +94,7 @@ print(dist.get_backend())
 
 def test_not_active_without_the_switch():
     code = """
-import recipe.sept.cpu_platform
+import cpu.verl_platform
 from verl.workers import engine_workers
 assert not getattr(engine_workers.initialize_global_process_group_ray, "__sept_cpu_patch__", False)
 print("ok")
@@ -126,7 +126,7 @@ import os, torch.distributed as dist
 os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ["PORT"], RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
 from verl.utils import distributed
 unpatched = distributed.initialize_global_process_group
-import recipe.sept.cpu_platform
+import cpu.verl_platform
 init = distributed.initialize_global_process_group if os.environ["PATCHED"] == "1" else unpatched
 print(init(timeout_second=60), dist.get_backend())
 """

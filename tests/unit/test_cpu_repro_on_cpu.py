@@ -1,4 +1,4 @@
-"""The CPU reproduction pipeline (recipe/sept/cpu_repro.py): its launches compose and validate, it skips what is
+"""The CPU reproduction pipeline (lab/repro.py): its launches compose and validate, it skips what is
 stored, fails naming the log, and its seed tables match hand-computed values."""
 
 import json
@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from eval.generations import Record, RunKey, write_generations
+from eval.store import Record, RunKey, write_generations
 from eval.regrade import regrade
-from eval.reports import ReportError, Table, seed_mean_ci, seed_runs, seeds_table
-from recipe.sept import cpu_repro
+from eval.tables import ReportError, Table, seed_mean_ci, seed_runs, seeds_table
+from lab import repro as cpu_repro
 from recipe.sept.config import check_verl_settings, parse_sept_config
 from recipe.sept.main_sept import validate_with_verl
-from recipe.sept.offline import check_offline_settings
+from offline.main_offline import check_offline_settings
 from tests.helpers import compose_preset
 
 
@@ -134,7 +134,7 @@ def test_report_tables_from_regraded_generations(tmp_path):
         _store(root, "sept", f"step{plan.steps}", 1.0, n, seed, sept)
         _store(root, "coupled", f"step{plan.steps}", 1.0, n, seed, coupled)
     (root / "metrics.json").write_text(json.dumps(regrade(root, workers=1)))
-    from eval.reports import load_metrics
+    from eval.tables import load_metrics
 
     tables = dict(cpu_repro.report_tables(plan, load_metrics(root / "metrics.json")))
     assert sorted(tables) == ["table1_main", "table5_coupling"]

@@ -6,7 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 from transformers.utils.chat_template_utils import render_jinja_template
 
-from data_prep.chat_templates import TEMPLATES, load_chat_template, register_resolver
+from recipe.sept.chat_templates import TEMPLATES, load_chat_template, register_resolver
 from data_prep.schema import REASONING_PROMPT, build_messages
 
 QWEN_MATH_SYSTEM = "<|im_start|>system\n" + REASONING_PROMPT + "<|im_end|>\n"
@@ -48,3 +48,8 @@ def test_a_trainer_config_can_pick_a_template_by_name(tmp_path):
     custom.write_text("{{ messages[0]['content'] }}", encoding="utf-8")
     assert load_chat_template(str(custom)) == "{{ messages[0]['content'] }}"
     assert set(TEMPLATES) == {"qwen2.5-math", "qwen2.5-instruct", "deepseek-math-instruct"}
+
+
+def test_an_unknown_template_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown chat template 'llama': use one of qwen2.5-math"):
+        load_chat_template("llama")

@@ -1,4 +1,4 @@
-"""eval.generations: the stored format round-trips, resumes, and rejects bad files loudly."""
+"""eval.store: the stored format round-trips, resumes, and rejects bad files loudly."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.generations import (
+from eval.store import (
     GenerationsError,
     ReadReport,
     Record,

@@ -71,10 +71,10 @@ def test_fixture_is_large_real_and_covers_the_required_shapes():
 
 
 def test_fixture_pairs_are_rebuilt_exactly_from_the_authors_benchmarks():
-    """The committed pairs are what `python -m eval.tools.grader_fixture` builds from the benchmark parquets."""
+    """The committed pairs are what `python -m tools.grader_fixture` builds from the benchmark parquets."""
     if not BENCHMARKS.is_dir():
         pytest.skip(f"reference benchmarks not found at {BENCHMARKS}")
-    from eval.tools.grader_fixture import build_pairs, load_truths
+    from tools.grader_fixture import build_pairs, load_truths
 
     stored = [{k: v for k, v in pair.items() if k != "verdicts"} for pair in _fixture()[1]]
     assert build_pairs(load_truths(BENCHMARKS)) == stored

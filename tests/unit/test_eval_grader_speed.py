@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from eval import bench_grader, grader
+from eval import grader
+from tools import bench_grader
 from eval.grader import GraderPool, compute_score, grade_answer, grade_many
 
 SCALE = 10.0  # load-proof stage budgets, as in test_eval_grader

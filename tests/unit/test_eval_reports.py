@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from eval import regrade, report
-from eval.generations import RunKey, write_generations
+from eval.store import RunKey, write_generations
 from eval.metrics import pass_at_k
-from eval.reports import Table, flip_report, load_metrics, select_baseline, side_by_side
+from eval.tables import Table, flip_report, load_metrics, select_baseline, side_by_side
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 BENCHMARKS = REFERENCE / "sept-authors-data" / "data_user_reasoning" / "benchmarks"

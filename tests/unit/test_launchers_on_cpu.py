@@ -41,7 +41,7 @@ def test_launcher_runs_compose_and_validate(launcher):
         check_verl_settings(config)
         validate_with_verl(config)
         if config_name.startswith("offline_"):
-            from recipe.sept.offline import check_offline_settings
+            from offline.main_offline import check_offline_settings
 
             check_offline_settings(config)
         model = config.actor_rollout_ref.model.path

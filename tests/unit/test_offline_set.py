@@ -8,8 +8,8 @@ import pytest
 from omegaconf import OmegaConf
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-from recipe.sept.offline import Tokenization
-from recipe.sept.offline_set import (
+from offline.main_offline import Tokenization
+from offline.answer_set import (
     MANIFEST_FILE,
     SET_FILE,
     OfflineSetError,
@@ -32,7 +32,7 @@ PRESETS = {"chatml": "offline_sept_cpu", "qwen2.5-math": "offline_sept_qwen2.5_m
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     from data_prep.synthetic import write_arithmetic_sets
-    from recipe.sept.tiny_model import write_tiny_model
+    from lab.tiny_model import write_tiny_model
 
     tmp = tmp_path_factory.mktemp("offline_set")
     write_tiny_model(tmp / "model", seed=0)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from eval.generations import read_generations
+from eval.store import read_generations
 from eval.sweep import checkpoint_steps, temperature_grid
-from recipe.sept import sweep
+from eval import sweep_store as sweep
 from recipe.sept.config import SePTConfigError, parse_sept_config
 from tests.helpers import compose_preset
 

@@ -13,8 +13,8 @@ import pytest
 
 from data_prep.synthetic import DATA_SOURCE, write_arithmetic_sets
 from eval.grader import compute_score
-from recipe.sept import tiny_base
-from recipe.sept.tiny_base import (
+from lab import tiny_base
+from lab.tiny_base import (
     IGNORE_INDEX,
     Batches,
     Settings,
@@ -26,7 +26,7 @@ from recipe.sept.tiny_base import (
     split_rows,
     target_text,
 )
-from recipe.sept.tiny_model import build_model, build_tokenizer
+from lab.tiny_model import build_model, build_tokenizer
 
 EOS = "<|im_end|>"
 

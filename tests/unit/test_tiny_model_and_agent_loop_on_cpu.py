@@ -6,7 +6,7 @@ import hashlib
 import pytest
 
 from recipe.sept.agent_loop import SePTAgentLoop, sampling_params_for_prompt
-from recipe.sept.tiny_model import write_tiny_model
+from lab.tiny_model import write_tiny_model
 
 
 def _digest(path):

@@ -6,7 +6,7 @@ their own config copy, so the temperature cannot be changed from the trainer pro
 validation dataloader: each batch carries ``tau_s`` (read by ``SePTAgentLoop``) and ``__rollout_n__`` (read by
 verl's agent-loop worker: n samples, 1 when greedy). What verl's validation already captures per sample
 (response text, uid, grader verdict) is collected through its two logging hooks and written as one
-``eval/generations.py`` file per benchmark, so ``python -m eval.regrade`` and the reports never sample again.
+``eval/store.py`` file per benchmark, so ``python -m eval.regrade`` and the reports never sample again.
 A temperature whose files are all stored already is skipped (an interrupted sweep resumes).
 
 Departure: verl returns response text only (special tokens dropped); stored token lengths are re-tokenised counts
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from eval.generations import Record, RunKey, is_complete, write_generations
+from eval.store import Record, RunKey, is_complete, write_generations
 
 REROLLOUT_FIELD = "__rollout_n__"
 

@@ -1,6 +1,6 @@
 """Benchmark (prints figures; not a test): per-step cost on the CPU preset, all variants measured in one run.
 
-  .venv/bin/python scripts/bench_step_time.py [--steps 6]
+  .venv/bin/python tools/bench_step_time.py [--steps 6]
 
 Variants, each one launch of ``recipe.sept.main_sept --config-name sept_cpu`` (the tiny model, 8 prompts/step):
   sept            the recipe as shipped: old-log-prob pass removed (algorithm.rollout_correction.bypass_mode=true)

@@ -1,5 +1,5 @@
 """Print a run's metrics (verl's ``file`` logger JSONL) as Markdown tables: one row per training step, then
-validation. ``python -m recipe.sept.summarize results/sept_cpu/metrics/<launch>.jsonl``"""
+validation. ``python -m eval.summarize results/sept_cpu/metrics/<launch>.jsonl``"""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def validation_table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or not Path(args[0]).is_file():
-        raise SystemExit("usage: python -m recipe.sept.summarize METRICS.jsonl (an existing file)")
+        raise SystemExit("usage: python -m eval.summarize METRICS.jsonl (an existing file)")
     rows = read_metrics(Path(args[0]))
     print(f"## Training steps ({args[0]})\n\n{step_table(rows)}\n\n## Validation\n\n{validation_table(rows)}")
 

@@ -1,16 +1,16 @@
-"""The paper's comparisons at CPU scale, in one command: ``python -m recipe.sept.cpu_repro [options]``.
+"""The paper's comparisons at CPU scale, in one command: ``python -m lab.repro [options]``.
 
 Every stage goes through the project's own entry points, as a user would run them:
 
-1. base model: ``python -m recipe.sept.tiny_base`` (a tiny Qwen2 that is ~80 % right greedily, ~40 % at τ = 1);
+1. base model: ``python -m lab.tiny_base`` (a tiny Qwen2 that is ~80 % right greedily, ~40 % at τ = 1);
 2. data: ``python -m data_prep synthetic`` (1,024 training questions, 64 held-out ones);
 3. base-model τ sweep: ``python -m eval.sweep temperature`` (τ 0..1.6, n = 32) — the paper's baseline is the base
    model at its best τ by AVG;
 4. per seed and method, ``configs/sept_cpu_repro.yaml`` (48 steps of 32 prompts, then τ = 1, n = 32):
    SePT (``main_sept``, τs 0.6 → 1.0, τt = 1), coupled (``sept.tau_t_mode=coupled``), EM-FT (``method=emft``),
    GRPO (``method=grpo`` at SePT's learning rate: the paper's 5e-7 is for 7B models) and offline SePT
-   (``python -m recipe.sept.offline --config-name offline_sept_cpu_repro``, then ``eval.sweep`` on its final model);
-5. ``python -m eval.regrade`` and the report: Table 1/4/5-shaped tables over seeds (``eval.reports.seeds_table``),
+   (``python -m offline.main_offline --config-name offline_sept_cpu_repro``, then ``eval.sweep`` on its final model);
+5. ``python -m eval.regrade`` and the report: Table 1/4/5-shaped tables over seeds (``eval.tables.seeds_table``),
    the τ-sweep plot, run times and peak memory, in ``<out>/report.md``.
 
 A seed sets the data order (``data.seed``) and the sampler (``actor_rollout_ref.rollout.seed``). Resumable: a stage
@@ -32,9 +32,9 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from data_prep.synthetic import DATA_SOURCE as BENCHMARK
-from recipe.sept.sweep import all_stored, run_keys
+from eval.sweep_store import all_stored, run_keys
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PRESET = "sept_cpu_repro"
 OFFLINE_PRESET = "offline_sept_cpu_repro"
 BASE_NAME = "base"  # the base model's name in the generations layout
@@ -172,11 +172,11 @@ def stored(plan: Plan, model: str, checkpoint: str, tau: float, n: int, seed: in
 def build_inputs(plan: Plan) -> None:
     """The base model and the data, unless present. The validation questions are the ones the base model's
     builder held out (same data seed and size), so every evaluation is on unseen questions."""
-    from recipe.sept.tiny_base import Settings
+    from lab.tiny_base import Settings
 
     held_out = Settings()
     if not (plan.base_model / "config.json").is_file():
-        run_stage(plan, "base_model", py("recipe.sept.tiny_base", "--out", str(plan.base_model),
+        run_stage(plan, "base_model", py("lab.tiny_base", "--out", str(plan.base_model),
                                          "--seed", str(held_out.seed)))
     if not (plan.data_dir / "train.parquet").is_file():
         run_stage(plan, "data", py("data_prep", "synthetic", "--style", plan.style, "--out", str(plan.data_dir),
@@ -229,7 +229,7 @@ def train_offline(plan: Plan, seed: int) -> None:
         return
     checkpoints = plan.out / "runs" / name / "checkpoints"
     run_stage(plan, name, py(
-        "recipe.sept.offline", "--config-name", OFFLINE_PRESET, *seed_overrides(seed),
+        "offline.main_offline", "--config-name", OFFLINE_PRESET, *seed_overrides(seed),
         f"trainer.experiment_name={name}", f"trainer.default_local_dir={checkpoints}", *plan.overrides,
     ))
     final = checkpoints / f"global_step_{checkpoint_steps(checkpoints)[-1]}" / "huggingface"
@@ -255,7 +255,7 @@ TABLES = (
 def report_tables(plan: Plan, runs: list[dict]) -> list[tuple[str, "Table"]]:
     """The paper-shaped tables over seeds; rows of methods this invocation did not run are left out, and a table
     left with fewer than two rows besides the baseline (e.g. Table 4 without offline runs) is not written."""
-    from eval.reports import seed_runs, seeds_table, select_baseline
+    from eval.tables import seed_runs, seeds_table, select_baseline
 
     baseline = select_baseline(runs, BASE_NAME, style=plan.style)
     available = {"base@1": seed_runs(runs, BASE_NAME, "base", 1.0, plan.style)}
@@ -274,7 +274,7 @@ def report_tables(plan: Plan, runs: list[dict]) -> list[tuple[str, "Table"]]:
 
 def sweep_table(runs: list[dict]) -> "Table":
     """The base model's τ sweep: mean pass@k and AVG per τ (paper Figure 1a as numbers)."""
-    from eval.reports import Table
+    from eval.tables import Table
 
     table = Table(["τ", "n", "pass@1", "pass@8", "pass@32", "AVG"], title="Base model: pass@k (%) vs sampling τ")
     for run in sorted((r for r in runs if r["model"] == BASE_NAME and r["checkpoint"] == "base"), key=lambda r: r["tau"]):
@@ -286,7 +286,7 @@ def sweep_table(runs: list[dict]) -> "Table":
 
 def write_report(plan: Plan, memory: PeakMemory, wall: float) -> Path:
     """``report.md`` (tables, plot, times, memory) and ``tables/*.csv`` under ``<out>``."""
-    from eval.reports import load_metrics, plot_curves
+    from eval.tables import load_metrics, plot_curves
 
     runs = load_metrics(plan.out / "generations" / "metrics.json")
     base_runs = [r for r in runs if r["model"] == BASE_NAME and r["checkpoint"] == "base"]
@@ -296,7 +296,7 @@ def write_report(plan: Plan, memory: PeakMemory, wall: float) -> Path:
         "# SePT at CPU scale",
         f"Base model `{plan.base_model.name}`; {len(plan.seeds)} seed(s) {plan.seeds}; {plan.steps} steps of "
         f"`configs/{PRESET}.yaml` (lr {plan.lr:g}); trained models evaluated at τ = 1 with n = {plan.n} on 64 "
-        f"held-out questions. Generated by `python -m recipe.sept.cpu_repro`.",
+        f"held-out questions. Generated by `python -m lab.repro`.",
     ]
     for file_name, table in report_tables(plan, runs):
         (plan.out / "tables" / f"{file_name}.csv").write_text(table.to_csv(), encoding="utf-8")
@@ -322,7 +322,7 @@ def cost_section(plan: Plan, memory: PeakMemory, wall: float) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m recipe.sept.cpu_repro", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m lab.repro", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "results" / "cpu_repro", help="results folder")
     parser.add_argument("--seeds", default="0,1", help="comma-separated training seeds (default: 0,1)")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {list(METHODS)}")
@@ -359,7 +359,7 @@ def run(plan: Plan) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from eval.reports import ReportError
+    from eval.tables import ReportError
 
     args = parse_args(argv)
     try:

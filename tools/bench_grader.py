@@ -1,6 +1,6 @@
 """Benchmark: batch grading (``grade_many``) vs the reference-style loop, on realistic n=32 samples.
 
-    python -m eval.bench_grader [--problems 63] [--n 32] [--runs 25] [--workers 2] [--reference <entropy_math dir>]
+    python -m tools.bench_grader [--problems 63] [--n 32] [--runs 25] [--workers 2] [--reference <entropy_math dir>]
 
 Samples are built from the grader fixture (answers derived from the authors' benchmarks) the way sampling
 n=32 responses per prompt looks: per-problem accuracies spread from 0 to 1, correct answers in a few
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     baseline, baseline_s, baseline_cpu = _timed(lambda: reference_style(samples, args.budget_scale))
     print(_rate("reference-style pipeline, single process:", baseline_s, baseline_cpu, len(samples)))
     if args.reference:
-        from eval.tools.grader_fixture import load_reference, reference_score
+        from tools.grader_fixture import load_reference, reference_score
 
         module = load_reference(args.reference, "bench")
         real, real_s, real_cpu = _timed(lambda: [reference_score(module, r, t) == 1.0 for r, t in samples])

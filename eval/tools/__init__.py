@@ -1,1 +1,0 @@
-"""Maintenance scripts for eval/ (fixture regeneration); not imported by the grader."""
