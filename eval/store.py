@@ -123,6 +123,16 @@ def is_complete(root: Path, key: RunKey) -> bool:
     return path_for(root, key).is_file()
 
 
+def run_keys(names: dict, tau: float, n: int, seed: int, benchmarks) -> list[RunKey]:
+    """The keys of one evaluated configuration (one per benchmark); ``names``: model, checkpoint, style."""
+    return [RunKey(tau=float(tau), n=n, seed=seed, benchmark=b, **names) for b in sorted(benchmarks)]
+
+
+def all_stored(root: Path, keys: list[RunKey]) -> bool:
+    """Whether every file of ``keys`` is stored complete (a sweep then skips that configuration)."""
+    return bool(keys) and all(is_complete(root, key) for key in keys)
+
+
 def write_generations(root: Path, key: RunKey, records: Iterable[Record | dict]) -> Path:
     """Validate and write one run file atomically (temp file in the same directory, fsync, rename)."""
     target = path_for(root, key)

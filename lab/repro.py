@@ -4,12 +4,12 @@ Every stage goes through the project's own entry points, as a user would run the
 
 1. base model: ``python -m lab.tiny_base`` (a tiny Qwen2 that is ~80 % right greedily, ~40 % at τ = 1);
 2. data: ``python -m data_prep synthetic`` (1,024 training questions, 64 held-out ones);
-3. base-model τ sweep: ``python -m eval.sweep temperature`` (τ 0..1.6, n = 32) — the paper's baseline is the base
-   model at its best τ by AVG;
+3. base-model τ sweep: ``python -m sweep.main_sweep`` validation-only (τ 0..1.6, n = 32) — the paper's baseline is
+   the base model at its best τ by AVG;
 4. per seed and method, ``configs/sept_cpu_repro.yaml`` (48 steps of 32 prompts, then τ = 1, n = 32):
-   SePT (``main_sept``, τs 0.6 → 1.0, τt = 1), coupled (``sept.tau_t_mode=coupled``), EM-FT (``method=emft``),
+   SePT (``sweep.main_sweep``: the recipe's trainer storing its final τ = 1 evaluation), coupled (``sept.tau_t_mode=coupled``), EM-FT (``method=emft``),
    GRPO (``method=grpo`` at SePT's learning rate: the paper's 5e-7 is for 7B models) and offline SePT
-   (``python -m offline.main_offline --config-name offline_sept_cpu_repro``, then ``eval.sweep`` on its final model);
+   (``python -m offline.main_offline --config-name offline_sept_cpu_repro``, then a sweep of its final model);
 5. ``python -m eval.regrade`` and the report: Table 1/4/5-shaped tables over seeds (``eval.tables.seeds_table``),
    the τ-sweep plot, run times and peak memory, in ``<out>/report.md``.
 
@@ -32,7 +32,8 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from data_prep.synthetic import DATA_SOURCE as BENCHMARK
-from eval.sweep_store import all_stored, run_keys
+from eval.store import all_stored, run_keys
+from sweep.launch import ADD_SWEEP, checkpoint_steps, command, sweep_overrides, temperature_grid
 
 REPO = Path(__file__).resolve().parents[1]
 PRESET = "sept_cpu_repro"
@@ -83,14 +84,14 @@ class Plan:
 
 
 def compose(preset: str, overrides: list[str] | None = None) -> DictConfig:
-    """A preset composed as its entry point composes it (Hydra compose API, the recipe's resolvers registered)."""
+    """A preset composed as ``sweep.main_sweep`` composes it (Hydra compose API, the recipe's resolvers registered)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
     import recipe.sept.main_sept  # noqa: F401  registers ${sept_path:} and ${chat_template:}
 
     with initialize_config_dir(config_dir=str(REPO / "configs"), version_base=None):
-        return hydra_compose(config_name=preset, overrides=overrides or [])
+        return hydra_compose(config_name=preset, overrides=[ADD_SWEEP, *(overrides or [])])
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -108,8 +109,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
         out=args.out.resolve(), seeds=args.seeds, methods=args.methods, temps=args.temps, overrides=args.overrides,
         base_model=Path(config.actor_rollout_ref.model.path), data_dir=Path(config.data.train_files).parent,
         val_file=Path(config.data.val_files),
-        steps=int(config.trainer.total_training_steps), n=int(config.sept.eval.n), style=str(config.sept.eval.style),
-        greedy_n=int(config.sept.eval.greedy_n), sweep_seed=int(config.actor_rollout_ref.rollout.seed),
+        steps=int(config.trainer.total_training_steps), n=int(config.sweep.n), style=str(config.sweep.style),
+        greedy_n=int(config.sweep.greedy_n), sweep_seed=int(config.actor_rollout_ref.rollout.seed),
         lr=float(config.actor_rollout_ref.actor.optim.lr),
     )
 
@@ -144,10 +145,9 @@ def run_stage(plan: Plan, name: str, cmd: list[str]) -> None:
     log = plan.out / "logs" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"[cpu_repro] {name}: {' '.join(cmd[1:])}", flush=True)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     start = time.time()
     with log.open("w", encoding="utf-8") as handle:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        proc = subprocess.run(cmd, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT)
     seconds = time.time() - start
     if proc.returncode:
         tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-15:])
@@ -186,17 +186,15 @@ def build_inputs(plan: Plan) -> None:
 
 def sweep_base(plan: Plan) -> None:
     """The base model at every τ of the grid (greedy τ = 0 with one sample), in one launch."""
-    from eval.sweep import temperature_grid
-
     temps = temperature_grid(plan.temps)
     if all(stored(plan, BASE_NAME, "base", t, plan.greedy_n if t == 0 else plan.n, plan.sweep_seed) for t in temps):
         print(f"[cpu_repro] base sweep: stored for τ {plan.temps}; skipped", flush=True)
         return
-    run_stage(plan, "base_sweep", py(
-        "eval.sweep", "temperature", "--config-name", PRESET, "--model", str(plan.base_model),
-        "--val-files", str(plan.val_file), "--out", str(plan.out / "generations"),
-        "--name", BASE_NAME, "--temps", plan.temps, "--n", str(plan.n), "--style", plan.style, *plan.overrides,
-    ))
+    run_stage(plan, "base_sweep", command(PRESET, [
+        *sweep_overrides(str(plan.base_model), [plan.val_file], plan.out / "generations", temps, plan.n, BASE_NAME,
+                         plan.style),
+        *plan.overrides,
+    ]))
 
 
 def seed_overrides(seed: int) -> list[str]:
@@ -204,25 +202,25 @@ def seed_overrides(seed: int) -> list[str]:
 
 
 def train_online(plan: Plan, method: str, seed: int) -> None:
-    """One training run of ``method`` through ``main_sept``, evaluated at τ = 1 after its last step."""
+    """One training run of ``method`` (the recipe's trainer through ``sweep.main_sweep``), evaluated at τ = 1 after
+    its last step."""
     name = f"{method}-s{seed}"
     if stored(plan, method, f"step{plan.steps}", 1.0, plan.n, seed):
         print(f"[cpu_repro] {name}: evaluated already; skipped", flush=True)
         return
     # GRPO at SePT's rate: method=grpo's 5e-7 is the paper's rate for 7B models and moves this model nowhere.
     lr = [f"actor_rollout_ref.actor.optim.lr={plan.lr}"] if method == "grpo" else []
-    run_stage(plan, name, py(
-        "recipe.sept.main_sept", "--config-name", PRESET, *METHODS[method].overrides, *lr, *seed_overrides(seed),
-        f"sept.eval.model_name={method}", f"sept.eval.generations_dir={plan.out / 'generations'}",
+    run_stage(plan, name, command(PRESET, [
+        ADD_SWEEP, *METHODS[method].overrides, *lr, *seed_overrides(seed),
+        "sweep.temperatures=[1.0]", f"sweep.n={plan.n}", f"sweep.style={plan.style}",
+        f"sweep.model_name={method}", f"sweep.generations_dir={plan.out / 'generations'}",
         f"trainer.experiment_name={name}", f"trainer.default_local_dir={plan.out / 'runs' / name / 'checkpoints'}",
         "trainer.resume_mode=disable", *plan.overrides,
-    ))
+    ]))
 
 
 def train_offline(plan: Plan, seed: int) -> None:
-    """Offline SePT (one generation, then verl's SFT trainer), then its final model at τ = 1 through eval.sweep."""
-    from eval.sweep import checkpoint_steps
-
+    """Offline SePT (one generation, then verl's SFT trainer), then its final model at τ = 1 (a sweep launch)."""
     name = f"offline-s{seed}"
     if stored(plan, "offline", f"step{plan.steps}", 1.0, plan.n, seed):
         print(f"[cpu_repro] {name}: evaluated already; skipped", flush=True)
@@ -233,12 +231,11 @@ def train_offline(plan: Plan, seed: int) -> None:
         f"trainer.experiment_name={name}", f"trainer.default_local_dir={checkpoints}", *plan.overrides,
     ))
     final = checkpoints / f"global_step_{checkpoint_steps(checkpoints)[-1]}" / "huggingface"
-    run_stage(plan, f"{name}-eval", py(
-        "eval.sweep", "temperature", "--config-name", PRESET, "--model", str(final),
-        "--val-files", str(plan.val_file), "--out", str(plan.out / "generations"),
-        "--name", "offline", "--checkpoint", f"step{plan.steps}", "--temps", "1", "--n", str(plan.n),
-        "--style", plan.style, *plan.overrides, f"actor_rollout_ref.rollout.seed={seed}",
-    ))
+    run_stage(plan, f"{name}-eval", command(PRESET, [
+        *sweep_overrides(str(final), [plan.val_file], plan.out / "generations", [1.0], plan.n, "offline", plan.style,
+                         checkpoint=f"step{plan.steps}"),
+        *plan.overrides, f"actor_rollout_ref.rollout.seed={seed}",
+    ]))
 
 
 # ---------------------------------------------------------------------------------------------------- report

@@ -9,8 +9,8 @@ One command, two stages, both resumable:
    ``data.messages_key=messages``) and the online actor's model, FSDP and optimizer settings. The composed SFT config
    is written to ``<run>/sft_trainer.yaml``; checkpoints go to ``trainer.default_local_dir`` and verl resumes from them.
 
-Configs: ``configs/offline_sept_*.yaml`` repeat their online preset (a unit test keeps them equal) with a constant τs
-and their own output folder. They are composed with Hydra's compose API as ``tests/helpers.compose_preset`` composes
+Configs: ``configs/offline_sept_*.yaml`` compose their online preset, with a constant τs and their own output
+folder. They are composed with Hydra's compose API as ``tests/helpers.compose_preset`` composes
 ``main_sept``'s presets (not ``hydra.main``: inside it, Hydra cannot compose verl's ``sft_trainer_engine``), then
 checked by ``prepare_config``, the offline checks below, verl's ``validate_config`` and, for the SFT config, the
 typed sections verl's ``SFTTrainer`` builds — all before the generation starts.
@@ -227,7 +227,7 @@ def sampling_kwargs(config: DictConfig) -> dict:
 
 def replica_devices(config: DictConfig) -> list[str | None]:
     """Devices of each generation engine: one engine on CPU; n_gpus_per_node / TP engines on a GPU node."""
-    if config.sept.cpu:
+    if config.trainer.device == "cpu":
         return [None]
     tp = config.actor_rollout_ref.rollout.tensor_model_parallel_size
     n = config.trainer.n_gpus_per_node
@@ -472,7 +472,7 @@ def run(config: DictConfig) -> None:
         print(f"offline: nothing to train; checkpoints in {sft.trainer.default_local_dir}", flush=True)
         return
     start = time.time()
-    launch_sft(sft_path, config.trainer.n_gpus_per_node, sft_env(config.sept.cpu))
+    launch_sft(sft_path, config.trainer.n_gpus_per_node, sft_env(config.trainer.device == "cpu"))
     print(f"offline: SFT finished in {time.time() - start:.1f} s; checkpoints in {sft.trainer.default_local_dir}",
           flush=True)
 

@@ -35,7 +35,7 @@ TIMERS = ["gen", "old_log_prob", "update_actor", "update_weights", "step"]
 
 def run_variant(name: str, overrides: list[str], steps: int, work: Path) -> dict[str, float]:
     metrics = work / f"{name}.jsonl"
-    env = {**os.environ, "VERL_FILE_LOGGER_PATH": str(metrics), "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "VERL_FILE_LOGGER_PATH": str(metrics)}
     cmd = [sys.executable, "-m", "recipe.sept.main_sept", "--config-name", "sept_cpu",
            f"trainer.total_training_steps={steps}", f"trainer.default_local_dir={work / name}", *COMMON, *overrides]
     start = time.time()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "configs" / "chat_templates"
 TEMPLATES = {
     "qwen2.5-math": "qwen25_math.jinja",

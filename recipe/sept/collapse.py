@@ -18,40 +18,12 @@ Either signal alone fires; without accuracy values (monitoring off) the entropy 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import median
-from typing import Sequence
 
 ENTROPY_METRIC = "sept/entropy"
 ACCURACY_METRIC = "critic/score/mean"
-
-
-@dataclass(frozen=True)
-class CollapseThresholds:
-    """When ``detect_collapse`` fires. The defaults, and why:
-
-    * ``reference_steps = 3``: the entropy reference is the median of the first 3 steps, the base model's level:
-      the fewest steps whose median ignores one outlying step, and few, so that a fast divergence has not already
-      lowered the reference.
-    * ``window = 5``: medians over 5 steps ignore up to 2 outlying steps (training batches are noisy: 128 prompts
-      give a standard error of ~0.04 on the accuracy, the CPU preset's 8 prompts ~0.18); a sudden collapse fires
-      at its third step, little against runs of hundreds of steps; runs shorter than 5 steps are never judged.
-    * ``entropy_fraction = 0.25``: SePT sharpens by design, so the entropy falls in a healthy run too; a fall to
-      a quarter of the starting level is far beyond gradual sharpening and where a collapsing run ends up
-      (towards zero). 0 turns the entropy signal off.
-    * ``accuracy_drop = 0.5`` (relative): raising τs from 0.6 to 1.0 costs a healthy run about a third of its
-      sample accuracy by itself (the tiny CPU base model: 0.60 at τ = 0.6, 0.40 at τ = 1; measured on that model,
-      an absolute drop of 0.25 fired on healthy annealed runs at lr 3e-5 and 1e-4), so the bar is a halving; the
-      collapsing runs measured there fell to a third or less (lr 3e-4: 0.72 → 0.2; lr 1e-3: 0.5 → 0). 1 turns the
-      accuracy signal off.
-
-    Not calibrated on a paper-scale run: tune them under ``sept.collapse`` (configs/sept_base.yaml).
-    """
-
-    reference_steps: int = 3
-    window: int = 5
-    entropy_fraction: float = 0.25
-    accuracy_drop: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -85,11 +57,10 @@ class CollapseStatus:
         return "; ".join(parts) + " (medians over recent steps)"
 
 
-def detect_collapse(
-    entropy: Sequence[float], accuracy: Sequence[float], thresholds: CollapseThresholds = CollapseThresholds()
-) -> CollapseStatus:
+def detect_collapse(entropy: Sequence[float], accuracy: Sequence[float], thresholds) -> CollapseStatus:
     """Judge a run from its per-step ``sept/entropy`` and ``critic/score/mean`` values, oldest first (the
-    accuracy sequence may be empty). See the module docstring for the rules."""
+    accuracy sequence may be empty). ``thresholds`` has ``reference_steps``, ``window``, ``entropy_fraction`` and
+    ``accuracy_drop`` (``sept.collapse``, ``recipe.sept.config.CollapseConfig``). See the module docstring for the rules."""
     t = thresholds
     signals = []
     entropy_now = entropy_reference = accuracy_now = accuracy_best = None

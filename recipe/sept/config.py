@@ -1,28 +1,30 @@
-"""The ``sept`` config section: typed, validated once at start-up (before Ray starts).
+"""The ``sept`` config section, typed with verl's ``BaseConfig`` pattern, and the start-up checks of a run.
 
-The YAML (``configs/sept_trainer.yaml``) documents each knob; this module gives them types and ranges, and checks
-the inputs a run cannot do without (model folder, data files and their columns) so that a bad value fails in a
-second with a message naming the key, the value and what to do, instead of minutes later inside a Ray worker.
+Every value is set once, with its comment, in ``configs/sept_base.yaml``; the dataclasses below give the types
+(``MISSING``: no second default here) and check ranges in ``__post_init__``. ``omega_conf_to_dataclass`` (verl's)
+rejects unknown keys and values of the wrong type, naming the key. The other checks here (verl settings SePT relies
+on, the model folder, the data files and their columns) run before Ray starts, so a bad value fails in a second
+with the key, the value and what to do, instead of minutes later inside a Ray worker.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from verl.base_config import BaseConfig
+from verl.utils.config import omega_conf_to_dataclass
 
-from recipe.sept.collapse import CollapseThresholds
 from recipe.sept.schedule import SCHEDULES, UNITS, duration_in_steps, tau_s_at
 
 logger = logging.getLogger(__name__)
 
 TAU_T_MODES = ("fixed", "coupled")
-# Columns verl's RLHFDataset and our reward function read from every training/validation parquet.
+# Columns verl's RLHFDataset and the reward function read from every training/validation parquet.
 REQUIRED_COLUMNS = ("prompt", "data_source", "reward_model")
 
 
@@ -30,42 +32,69 @@ class SePTConfigError(ValueError):
     """A config value or input file that cannot work; the message says which and what to do."""
 
 
-@dataclass
-class TauSSchedule:
-    schedule: str = "linear"
-    start: float = 0.6
-    end: float = 1.0
-    duration: float = 2.0
-    unit: str = "epoch"
+def _fail(key: str, value, why: str) -> None:
+    raise SePTConfigError(f"{key} = {value!r}: {why}")
 
 
 @dataclass
-class EvalSweep:
-    temperatures: list = field(default_factory=list)
-    n: int = 32
-    greedy_n: int = 1
-    generations_dir: str | None = None
-    model_name: str = "model"
-    checkpoint_name: str | None = None
-    style: str = "question"
+class TauSConfig(BaseConfig):
+    """``sept.tau_s``: the sampling-temperature schedule (``recipe/sept/schedule.py`` has the formulas)."""
 
+    schedule: str = MISSING
+    start: float = MISSING
+    end: float = MISSING
+    duration: float = MISSING
+    unit: str = MISSING
 
-@dataclass(frozen=True)
-class CollapseWarning(CollapseThresholds):
-    """``sept.collapse``: the warning's switch and the thresholds of ``recipe/sept/collapse.py``."""
-
-    enabled: bool = True
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            _fail("sept.tau_s.schedule", self.schedule, f"expected one of {SCHEDULES}")
+        if self.unit not in UNITS:
+            _fail("sept.tau_s.unit", self.unit, f"expected one of {UNITS}")
+        for key in ("start", "end"):
+            if not getattr(self, key) > 0:
+                _fail(f"sept.tau_s.{key}", getattr(self, key), "a sampling temperature must be > 0 (e.g. 0.6)")
+        if not self.duration >= 0:
+            _fail("sept.tau_s.duration", self.duration, f"must be >= 0 ({self.unit}s of annealing)")
 
 
 @dataclass
-class SePTConfig:
-    tau_s: TauSSchedule = field(default_factory=TauSSchedule)
-    eval: EvalSweep = field(default_factory=EvalSweep)
-    collapse: CollapseWarning = field(default_factory=CollapseWarning)
-    tau_t: float = 1.0
-    tau_t_mode: str = "fixed"
-    monitor_reward: bool = True
-    cpu: bool = False
+class CollapseConfig(BaseConfig):
+    """``sept.collapse``: the collapse warning and the thresholds of ``recipe/sept/collapse.py``."""
+
+    enabled: bool = MISSING
+    reference_steps: int = MISSING
+    window: int = MISSING
+    entropy_fraction: float = MISSING
+    accuracy_drop: float = MISSING
+
+    def __post_init__(self) -> None:
+        for key in ("reference_steps", "window"):
+            if not getattr(self, key) >= 1:
+                _fail(f"sept.collapse.{key}", getattr(self, key), "a number of steps: an integer >= 1")
+        if not 0 <= self.entropy_fraction < 1:
+            _fail("sept.collapse.entropy_fraction", self.entropy_fraction,
+                  "a fraction of the starting entropy in [0, 1) (0 = off)")
+        if not 0 < self.accuracy_drop <= 1:
+            _fail("sept.collapse.accuracy_drop", self.accuracy_drop,
+                  "a relative accuracy drop in (0, 1] (0.5: to half the best; 1 = off)")
+
+
+@dataclass
+class SePTConfig(BaseConfig):
+    """``sept``: SePT's own knobs (values and their meaning: configs/sept_base.yaml)."""
+
+    tau_s: TauSConfig = MISSING
+    tau_t: float = MISSING
+    tau_t_mode: str = MISSING
+    monitor_reward: bool = MISSING
+    collapse: CollapseConfig = MISSING
+
+    def __post_init__(self) -> None:
+        if self.tau_t_mode not in TAU_T_MODES:
+            _fail("sept.tau_t_mode", self.tau_t_mode, f"expected one of {TAU_T_MODES}")
+        if not self.tau_t > 0:
+            _fail("sept.tau_t", self.tau_t, "a training temperature must be > 0 (the paper uses 1.0)")
 
     def tau_s_for_step(self, step: int, steps_per_epoch: int) -> float:
         s = self.tau_s
@@ -78,109 +107,40 @@ class SePTConfig:
         return self.tau_t
 
 
-def _fail(key: str, value, why: str) -> None:
-    raise SePTConfigError(f"{key} = {value!r}: {why}")
-
-
-def _check_fields(section: DictConfig, cls, prefix: str) -> None:
-    """Unknown keys fail (a typo must not silently fall back to a default)."""
-    known = {f.name for f in dataclasses.fields(cls)}
-    for key in section.keys():
-        if key not in known:
-            _fail(f"{prefix}.{key}", section[key], f"unknown key; the known keys of {prefix} are {sorted(known)}")
+def typed_section(section: DictConfig, cls: type, prefix: str, error: type[Exception] = SePTConfigError):
+    """``section`` as the ``BaseConfig`` dataclass ``cls`` (verl's ``omega_conf_to_dataclass``); an unknown key, a
+    missing value or a value of the wrong type raises ``error`` as "<prefix>.<key> = <value>: <why>"."""
+    try:
+        # Resolved first: interpolations (e.g. ${sept.tau_s.start}) refer to the whole config, not the section.
+        return omega_conf_to_dataclass(OmegaConf.to_container(section, resolve=True), cls)
+    except OmegaConfBaseException as exc:
+        key = str(exc.full_key or "")
+        value = OmegaConf.select(section, key, default=None, throw_on_missing=False) if key else None
+        why = str(exc).splitlines()[0]
+        if "not in" in why:
+            parent = OmegaConf.select(section, key.rpartition(".")[0]) if "." in key else section
+            why += f"; the known keys are {sorted(k for k in parent.keys() if k != key)}"
+        raise error(f"{prefix}.{key} = {value!r}: {why}") from None
 
 
 def parse_sept_config(config: DictConfig) -> SePTConfig:
-    """Type and range checks of ``config.sept``; returns the typed section."""
+    """The typed ``config.sept``; raises ``SePTConfigError`` naming the key on an unknown key or a bad value."""
     if "sept" not in config:
         raise SePTConfigError("config has no `sept` section: launch with --config-name sept_trainer (or a preset).")
-    section = config.sept
-    _check_fields(section, SePTConfig, "sept")
-    _check_fields(section.tau_s, TauSSchedule, "sept.tau_s")
-    s = section.tau_s
-    sched = TauSSchedule(
-        schedule=str(s.schedule), start=float(s.start), end=float(s.end), duration=float(s.duration), unit=str(s.unit)
-    )
-    if sched.schedule not in SCHEDULES:
-        _fail("sept.tau_s.schedule", sched.schedule, f"expected one of {SCHEDULES}")
-    if sched.unit not in UNITS:
-        _fail("sept.tau_s.unit", sched.unit, f"expected one of {UNITS}")
-    for key in ("start", "end"):
-        if not getattr(sched, key) > 0:
-            _fail(f"sept.tau_s.{key}", getattr(sched, key), "a sampling temperature must be > 0 (e.g. 0.6)")
-    if not sched.duration >= 0:
-        _fail("sept.tau_s.duration", sched.duration, f"must be >= 0 ({sched.unit}s of annealing)")
-    tau_t_mode = str(section.tau_t_mode)
-    if tau_t_mode not in TAU_T_MODES:
-        _fail("sept.tau_t_mode", tau_t_mode, f"expected one of {TAU_T_MODES}")
-    tau_t = float(section.tau_t)
-    if not tau_t > 0:
-        _fail("sept.tau_t", tau_t, "a training temperature must be > 0 (the paper uses 1.0)")
-    return SePTConfig(
-        tau_s=sched, eval=_parse_eval(section.eval), collapse=_parse_collapse(section.collapse), tau_t=tau_t,
-        tau_t_mode=tau_t_mode, monitor_reward=bool(section.monitor_reward), cpu=bool(section.cpu),
-    )
-
-
-def _parse_eval(section: DictConfig) -> EvalSweep:
-    """``sept.eval``: the evaluation-temperature sweep run by each validation pass (eval/sweep_store.py)."""
-    _check_fields(section, EvalSweep, "sept.eval")
-    temps = [float(t) for t in section.temperatures]
-    if any(not (t >= 0) for t in temps) or len(set(temps)) != len(temps):
-        _fail("sept.eval.temperatures", list(section.temperatures), "distinct temperatures >= 0 (0 = greedy)")
-    for key in ("n", "greedy_n"):
-        if not (isinstance(section[key], int) and section[key] >= 1):
-            _fail(f"sept.eval.{key}", section[key], "samples per prompt: an integer >= 1")
-    for key in ("model_name", "style", "checkpoint_name"):
-        if key == "checkpoint_name" and section[key] is None:
-            continue
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", str(section[key])):
-            _fail(f"sept.eval.{key}", section[key], "a folder name: letters, digits and . _ + - (no '/')")
-    if temps and section.generations_dir is None:
-        _fail("sept.eval.generations_dir", None, "a sweep stores its generations: set a folder (e.g. results/evals)")
-    return EvalSweep(
-        temperatures=temps, n=int(section.n), greedy_n=int(section.greedy_n),
-        generations_dir=os.path.expanduser(str(section.generations_dir)) if section.generations_dir else None,
-        model_name=str(section.model_name), style=str(section.style),
-        checkpoint_name=None if section.checkpoint_name is None else str(section.checkpoint_name),
-    )
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _parse_collapse(section: DictConfig) -> CollapseWarning:
-    """``sept.collapse``: the collapse warning logged by the trainer (recipe/sept/collapse.py)."""
-    _check_fields(section, CollapseWarning, "sept.collapse")
-    if not isinstance(section.enabled, bool):
-        _fail("sept.collapse.enabled", section.enabled, "true or false")
-    for key in ("reference_steps", "window"):
-        steps = section[key]
-        if not (isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1):
-            _fail(f"sept.collapse.{key}", steps, "a number of steps: an integer >= 1")
-    fraction, drop = section.entropy_fraction, section.accuracy_drop
-    if not (_is_number(fraction) and 0 <= fraction < 1):
-        _fail("sept.collapse.entropy_fraction", fraction, "a fraction of the starting entropy in [0, 1) (0 = off)")
-    if not (_is_number(drop) and 0 < drop <= 1):
-        _fail("sept.collapse.accuracy_drop", drop, "a relative accuracy drop in (0, 1] (0.5: to half the best; 1 = off)")
-    return CollapseWarning(
-        enabled=section.enabled, reference_steps=int(section.reference_steps), window=int(section.window),
-        entropy_fraction=float(fraction), accuracy_drop=float(drop),
-    )
+    return typed_section(config.sept, SePTConfig, "sept")
 
 
 def check_verl_settings(config: DictConfig) -> None:
     """Settings outside ``sept`` that SePT relies on."""
     n = config.actor_rollout_ref.rollout.n
-    if not (isinstance(n, int) and n >= 1):
+    if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
         _fail("actor_rollout_ref.rollout.n", n, "G, the samples per prompt, must be an integer >= 1 (paper: 1)")
+    if not config.trainer.use_v1:
+        _fail("trainer.use_v1", config.trainer.use_v1, "the SePT recipe runs on verl's v1 trainer: set it to true")
     if config.trainer.v1.trainer_mode != "sync":
         _fail("trainer.v1.trainer_mode", config.trainer.v1.trainer_mode,
               "SePT samples from the current weights every step: keep 'sync' (other modes are off-policy)")
     _check_loss_pairing(config)
-    if not config.trainer.use_v1:
-        _fail("trainer.use_v1", config.trainer.use_v1, "the SePT recipe runs on verl's v1 trainer: set it to true")
 
 
 def _check_loss_pairing(config: DictConfig) -> None:
@@ -234,8 +194,7 @@ def check_model_path(path: str) -> None:
     if not _looks_like_path(path):
         return
     if not os.path.isdir(path):
-        _fail(key, path, "no such folder; build the CPU model with `python -m lab.tiny_model --out DIR` "
-              "or point it at a downloaded checkpoint")
+        _fail(key, path, "no such folder; point it at a downloaded or built Hugging Face model folder")
     cfg = os.path.join(path, "config.json")
     if not os.path.isfile(cfg) or not os.access(cfg, os.R_OK):
         _fail(key, path, "the folder has no readable config.json: is it a Hugging Face model folder?")
@@ -251,7 +210,7 @@ def check_data_file(key: str, path: str) -> None:
     import pyarrow.parquet as pq
 
     if not os.path.isfile(path):
-        _fail(key, path, "no such file; prepare data with `python -m data_prep ...` (see README)")
+        _fail(key, path, "no such file; prepare the data first (python -m data_prep, see README)")
     try:
         columns = pq.read_schema(path).names
     except Exception as exc:  # pyarrow raises several types for unreadable files

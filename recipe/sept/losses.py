@@ -12,11 +12,10 @@ only SePT-specific piece is the per-token loss itself.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
-
 from verl.trainer.ppo.core_algos import agg_loss, register_adv_est, register_policy_loss
 
 SEPT_ADV_ESTIMATOR = "sept"
@@ -42,7 +41,7 @@ def compute_policy_loss_sept_nll(
     advantages: torch.Tensor,
     response_mask: torch.Tensor,
     loss_agg_mode: str = "token-mean",
-    config: Optional[Any] = None,
+    config: Any | None = None,
     rollout_is_weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     """SePT's update: supervised NLL on the model's own samples.
@@ -68,7 +67,7 @@ def compute_policy_loss_emft(
     advantages: torch.Tensor,
     response_mask: torch.Tensor,
     loss_agg_mode: str = "token-mean",
-    config: Optional[Any] = None,
+    config: Any | None = None,
     rollout_is_weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     """EM-FT (paper Figure 3): minimise the token entropy of the model's own samples instead of their NLL.
@@ -85,8 +84,8 @@ def compute_policy_loss_emft(
 def compute_sept_advantage(
     token_level_rewards: torch.Tensor,
     response_mask: torch.Tensor,
-    index: Optional[np.ndarray] = None,
-    config: Optional[Any] = None,
+    index: np.ndarray | None = None,
+    config: Any | None = None,
     **kwargs,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Reward-free "advantage": 1 on every response token, so every own sample is imitated with weight one.

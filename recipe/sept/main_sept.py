@@ -1,13 +1,15 @@
 """Entry point: ``python -m recipe.sept.main_sept [--config-name PRESET] key=value ...``.
 
 Differs from ``verl.trainer.main_ppo`` in three ways:
-1. the config is SePT's (``configs/sept_trainer.yaml`` and presets), validated before Ray starts
-   (``recipe/sept/config.py``), and verl's own ``validate_config`` runs on it too;
-2. every Ray process imports the recipe's registrations (and, on CPU runs only, the CPU platform) through
-   ``VERL_USE_EXTERNAL_MODULES``, with the repository on ``PYTHONPATH``;
+1. the config is SePT's (``configs/sept_trainer.yaml`` and presets), checked before Ray starts
+   (``recipe/sept/config.py``, the sampler's settings, and verl's own ``validate_config``);
+2. every Ray process imports the recipe's registrations through ``VERL_USE_EXTERNAL_MODULES``, next to the modules
+   the config's ``ray_kwargs.ray_init.runtime_env.env_vars`` names (the CPU platform, on CPU runs); this process
+   applies those variables and imports those modules too, before verl looks its platform up;
 3. the task runner builds ``SePTTrainer`` instead of the trainer registered for ``trainer.v1.trainer_mode``
    (``TaskRunnerV1`` is a Ray actor class, which Ray does not let us subclass; ``run_ppo`` takes the runner class
-   "for recipe to change TaskRunner").
+   "for recipe to change TaskRunner"). ``SePTTaskRunner.trainer_cls`` is the class; another entry point (the
+   evaluation sweeps) subclasses the plain runner with its own trainer.
 """
 
 from __future__ import annotations
@@ -23,47 +25,47 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from recipe.sept.chat_templates import register_resolver as register_chat_template_resolver
 from recipe.sept.config import SePTConfigError, check_inputs, check_verl_settings, parse_sept_config
+from recipe.sept.replay_buffer import check_sampler_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = str(REPO_ROOT / "configs")
 REGISTRY_MODULE = "recipe.sept.losses"
-CPU_MODULE = "cpu.verl_platform"
+EXTERNAL_MODULES = "VERL_USE_EXTERNAL_MODULES"
 
 OmegaConf.register_new_resolver("sept_path", lambda rel: str(REPO_ROOT / rel), replace=True)
 # ${chat_template:NAME} reads configs/chat_templates/ (actor_rollout_ref.model.custom_chat_template).
 register_chat_template_resolver()
 
 
-def process_env(cpu: bool) -> dict[str, str]:
-    """Environment every Ray process of the run needs (and the driver, whose children inherit it)."""
-    # Modules the caller already asks verl to import (e.g. a test's probe) stay, after the recipe's own.
-    inherited = [m for m in os.environ.get("VERL_USE_EXTERNAL_MODULES", "").split(",") if m]
-    modules = [REGISTRY_MODULE]
-    env = {}
-    if cpu:
-        from cpu.verl_platform import CPU_ENV
-
-        env.update(CPU_ENV)
-        modules.append(CPU_MODULE)
-    pythonpath = [str(REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(pythonpath))
-    env["VERL_USE_EXTERNAL_MODULES"] = ",".join(dict.fromkeys(modules + inherited))
+def process_env(config: DictConfig) -> dict[str, str]:
+    """Environment every Ray process of the run needs (and this process, whose children inherit it): the config's
+    ``runtime_env.env_vars``, with the recipe's registry module first in ``VERL_USE_EXTERNAL_MODULES``."""
+    runtime_env = config.ray_kwargs.ray_init.get("runtime_env") or {}
+    env = {str(k): str(v) for k, v in (runtime_env.get("env_vars") or {}).items()}
+    # Modules the config names, then those the caller already asks verl to import (e.g. a test's probe).
+    named = [m for source in (env.get(EXTERNAL_MODULES, ""), os.environ.get(EXTERNAL_MODULES, ""))
+             for m in source.split(",") if m]
+    env[EXTERNAL_MODULES] = ",".join(dict.fromkeys([REGISTRY_MODULE, *named]))
     return env
 
 
 def prepare_config(config: DictConfig) -> DictConfig:
-    """Validate, then apply what the sept section implies for verl. Raises SePTConfigError on bad input."""
+    """Check, then apply what the recipe needs to the Ray start-up settings. Raises SePTConfigError on bad input."""
     sept = parse_sept_config(config)
     check_verl_settings(config)
+    try:
+        check_sampler_settings(config)
+    except ValueError as exc:
+        raise SePTConfigError(str(exc)) from None
     check_inputs(config)
-    env = process_env(sept.cpu)
+    env = process_env(config)
     if "file" in config.trainer.logger and "VERL_FILE_LOGGER_PATH" not in os.environ:
         env["VERL_FILE_LOGGER_PATH"] = metrics_file(config)
         os.makedirs(os.path.dirname(env["VERL_FILE_LOGGER_PATH"]), exist_ok=True)
     with open_dict(config):
         ray_init = config.ray_kwargs.ray_init
         runtime_env = OmegaConf.to_container(ray_init.get("runtime_env") or {}, resolve=True)
-        runtime_env["env_vars"] = {**runtime_env.get("env_vars", {}), **env}
+        runtime_env["env_vars"] = env
         ray_init.runtime_env = runtime_env
         if not sept.monitor_reward:
             config.reward.custom_reward_function.name = "no_score"
@@ -86,17 +88,16 @@ def validate_with_verl(config: DictConfig) -> None:
     validate_config(config=config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))
 
 
-@ray.remote
-class SePTTaskRunner:
-    """verl's v1 task runner with ``SePTTrainer`` (see the module docstring, point 3)."""
+class SePTTaskRunnerBase:
+    """verl's v1 task runner building ``trainer_cls`` (see the module docstring, point 3)."""
+
+    trainer_cls_path = "recipe.sept.trainer.SePTTrainer"
 
     def run(self, config: DictConfig) -> None:
         import transfer_queue as tq
-
         from verl.trainer.ppo.v1 import AgentLoopManagerTQ
+        from verl.utils.import_utils import load_class_from_fqn
         from verl.utils.logging_utils import configure_verl_logging
-
-        from recipe.sept.trainer import SePTTrainer
 
         configure_verl_logging()
         config.transfer_queue.enable = True
@@ -105,7 +106,7 @@ class SePTTaskRunner:
         trainer = None
         succeeded = False
         try:
-            trainer = SePTTrainer(config=config)
+            trainer = load_class_from_fqn(self.trainer_cls_path, "trainer")(config=config)
             trainer.init()
             manager = AgentLoopManagerTQ.create(
                 config=config,
@@ -124,19 +125,23 @@ class SePTTaskRunner:
                 tq.close()
 
 
-def enter_process_env(config: DictConfig) -> None:
-    """Give this process (and the processes it starts) the run's environment, load the CPU platform on CPU runs,
-    then run verl's validation (which looks the platform up)."""
-    os.environ.update({k: str(v) for k, v in config.ray_kwargs.ray_init.runtime_env.env_vars.items()})
-    if config.sept.cpu:
-        from cpu import verl_platform as cpu_platform
+SePTTaskRunner = ray.remote(SePTTaskRunnerBase)
 
-        cpu_platform.activate()
+
+def enter_process_env(config: DictConfig) -> None:
+    """Give this process (and the processes it starts) the run's environment and import the modules it names
+    (the CPU platform on CPU runs, which must be registered before verl looks a platform up), then run verl's
+    validation."""
+    from verl.utils.import_utils import import_external_libs
+
+    env = config.ray_kwargs.ray_init.runtime_env.env_vars
+    os.environ.update({k: str(v) for k, v in env.items()})
+    import_external_libs([m for m in env[EXTERNAL_MODULES].split(",") if m])
     validate_with_verl(config)
 
 
-@hydra.main(config_path=CONFIG_DIR, config_name="sept_trainer", version_base=None)
-def main(config: DictConfig) -> None:
+def launch(config: DictConfig, task_runner_class=SePTTaskRunner) -> None:
+    """Check the composed config, then run it on Ray with ``task_runner_class``; bad input exits with the message."""
     try:
         config = prepare_config(config)
     except SePTConfigError as exc:
@@ -144,7 +149,12 @@ def main(config: DictConfig) -> None:
     enter_process_env(config)
     from verl.trainer.main_ppo import run_ppo
 
-    run_ppo(config, task_runner_class=SePTTaskRunner)
+    run_ppo(config, task_runner_class=task_runner_class)
+
+
+@hydra.main(config_path=CONFIG_DIR, config_name="sept_trainer", version_base=None)
+def main(config: DictConfig) -> None:
+    launch(config)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ metrics, so its zeros are never logged.
 from __future__ import annotations
 
 
-
 def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs):
     """The project's math grader (imported on first use, in the reward worker)."""
     from eval.grader import compute_score as grade

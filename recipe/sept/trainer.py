@@ -8,9 +8,9 @@ to sleep, update the actor, push the fresh weights to vLLM. This subclass adds o
 * τt(step) written to ``actor_rollout_ref.rollout.temperature`` in this process, which is the temperature verl
   passes to the actor's forward pass (logits / τt) for the loss and the entropy; fixed, or equal to τs (coupled).
 * Metrics under ``sept/``; the training reward is monitoring only, and is dropped when ``sept.monitor_reward``
-  is off.
-* Validation: unbiased pass@k next to verl's metrics, and (``sept.eval.temperatures``) one validation pass per
-  evaluation temperature with the generations stored for regrading (``eval/sweep_store.py``).
+  is off. Metrics constant by construction under the reward-free estimator and losses are not logged (see
+  ``_CONSTANT_METRICS``).
+* Validation: unbiased pass@k next to verl's metrics.
 * The count of prompts dropped for length (verl prints only how many remain).
 * A collapse warning (``recipe/sept/collapse.py``): the online loop can diverge at too high a learning rate.
 
@@ -27,23 +27,27 @@ import os
 import torch
 import transfer_queue as tq
 from omegaconf import open_dict
-
 from verl.trainer.ppo.v1 import PPOTrainerSync
 from verl.utils import tensordict_utils as tu
 
-from eval import sweep_store as sweep_lib
 from recipe.sept.agent_loop import TAU_S_FIELD
 from recipe.sept.collapse import ACCURACY_METRIC, ENTROPY_METRIC, CollapseHistory, detect_collapse
 from recipe.sept.config import parse_sept_config, warn_if_not_sharpening
-from recipe.sept.losses import SEPT_NLL_LOSS
+from recipe.sept.losses import EMFT_LOSS, SEPT_ADV_ESTIMATOR, SEPT_NLL_LOSS
 
 logger = logging.getLogger(__name__)
 logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))
 
 # verl's metric names, renamed where under SePT's loss they measure something more specific (pg_loss is the NLL
-# only under sept_nll; under GRPO or EM-FT it keeps verl's name).
+# only under sept_nll; under GRPO it keeps verl's name).
 _RENAMED = {"actor/pg_loss": "sept/nll", "actor/entropy_loss": ENTROPY_METRIC}
 _REWARD_PREFIXES = ("critic/score/", "critic/rewards/")
+# Constant by construction, so not logged: the sept estimator's advantages and returns are 1 on every token, and
+# EM-FT's policy term is 0 (its objective is verl's entropy term, logged as sept/entropy).
+_CONSTANT_METRICS = {
+    SEPT_ADV_ESTIMATOR: ("critic/advantages/", "critic/returns/"),
+    EMFT_LOSS: ("actor/pg_loss",),
+}
 
 
 def parquet_rows(files) -> int:
@@ -110,12 +114,21 @@ class SePTTrainer(PPOTrainerSync):
 
     def __init__(self, config):
         super().__init__(config)
+        self._init_sept()
+
+    def _init_sept(self) -> None:
+        """SePT's state, from ``self.config`` alone (tests build a trainer without Ray through this)."""
+        config = self.config
         self.sept = parse_sept_config(config)
         self.tau_s = self.sept.tau_s.start
         self.tau_t = self.sept.tau_t
         self._loss_mode = config.actor_rollout_ref.actor.policy_loss.loss_mode
-        # Set only while a temperature sweep's validation pass runs (eval/sweep_store.py).
-        self._capture = None
+        # verl's metrics not logged: the constant ones, and the reward's when monitoring is off.
+        self._dropped_metrics = (
+            _CONSTANT_METRICS.get(config.algorithm.adv_estimator, ())
+            + _CONSTANT_METRICS.get(self._loss_mode, ())
+            + (() if self.sept.monitor_reward else _REWARD_PREFIXES)
+        )
         # Starts empty on a resume too: the entropy reference is then the first steps after the resume.
         self._collapse = CollapseHistory()
 
@@ -151,51 +164,7 @@ class SePTTrainer(PPOTrainerSync):
         metrics = super()._val_metrics_update(data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs)
         accs = reward_extra_infos_dict.get("acc") or [score > 0 for score in reward_extra_infos_dict["reward"]]
         metrics.update(passk_metrics(data_sources, sample_uids, accs))
-        if self._capture is not None:
-            self._capture.uids, self._capture.accs = list(sample_uids), list(accs)
         return metrics
-
-    def _maybe_log_val_generations(self, inputs, outputs, scores):
-        """verl's sample table, plus the response texts kept for a temperature sweep's stored generations."""
-        if self._capture is not None:
-            self._capture.outputs = list(outputs)
-        super()._maybe_log_val_generations(inputs, outputs, scores)
-
-    def _validate(self) -> dict:
-        """verl's validation; with ``sept.eval.temperatures`` set, once per temperature (eval/sweep_store.py)."""
-        sweep = self.sept.eval
-        if not sweep.temperatures:
-            return super()._validate()
-        step_name = "base" if self.global_steps == 0 else f"step{self.global_steps}"
-        names = {"model": sweep.model_name, "style": sweep.style, "checkpoint": sweep.checkpoint_name or step_name}
-        seed = int(self.config.actor_rollout_ref.rollout.seed)
-        benchmarks = sorted(set(map(str, self.val_dataset.dataframe["data_source"])))
-        metrics = {"val-sweep/reused_temperatures": 0}
-        for tau in sweep.temperatures:
-            n = sweep.greedy_n if tau == 0 else sweep.n
-            if sweep_lib.all_stored(sweep.generations_dir, sweep_lib.run_keys(names, tau, n, seed, benchmarks)):
-                logger.warning("sept: tau=%g already stored under %s; skipped", tau, sweep.generations_dir)
-                metrics["val-sweep/reused_temperatures"] += 1
-                continue
-            tau_metrics, records = self._validate_at(tau, n)
-            sweep_lib.store(sweep.generations_dir, names, tau, n, seed, records)
-            metrics.update({f"val-sweep/tau{tau:g}/{k}": v for k, v in tau_metrics.items()})
-        return metrics
-
-    def _validate_at(self, tau: float, n: int):
-        """One verl validation pass at temperature ``tau`` with ``n`` samples per prompt; returns its metrics
-        and the samples as eval.store records per benchmark."""
-        loader, self._capture = self.val_dataloader, sweep_lib.SweepCapture()
-        try:
-            self.val_dataloader = sweep_lib.tagged_batches(loader, tau, n, self._capture, TAU_S_FIELD)
-            tau_metrics = super()._validate()
-            records = sweep_lib.build_records(
-                self._capture, n, lambda text: len(self.tokenizer.encode(text, add_special_tokens=False)),
-                self.config.data.max_response_length,
-            )
-        finally:
-            self.val_dataloader, self._capture = loader, None
-        return tau_metrics, records
 
     def _rollout_nll(self, batch) -> float:
         """Token-mean NLL of the samples under the sampler itself (vLLM's log-probs, at τs)."""
@@ -205,7 +174,7 @@ class SePTTrainer(PPOTrainerSync):
         return masked_token_mean(-data["rollout_log_probs"], data["response_mask"])
 
     def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
-        """verl's metrics, plus ``sept/*``; reward metrics only when monitoring is on; and the collapse check
+        """verl's metrics, renamed or dropped (see the module constants), plus ``sept/*``; and the collapse check
         (verl has none), here because this is the last point where the step's metrics are complete before verl's
         ``fit`` logs them."""
         super()._compute_metrics(batch, metrics, timing_raw, global_steps=global_steps, epoch=epoch)
@@ -213,13 +182,12 @@ class SePTTrainer(PPOTrainerSync):
         for old, new in renamed.items():
             if old in metrics:
                 metrics[new] = metrics.pop(old)
+        for key in [k for k in metrics if k.startswith(self._dropped_metrics)]:
+            del metrics[key]
         metrics["sept/tau_s"] = self.tau_s
         metrics["sept/tau_t"] = self.tau_t
         if self.config.actor_rollout_ref.rollout.calculate_log_probs:
             metrics["sept/rollout_nll"] = self._rollout_nll(batch)
-        if not self.sept.monitor_reward:
-            for key in [k for k in metrics if k.startswith(_REWARD_PREFIXES)]:
-                del metrics[key]
         if self.sept.collapse.enabled:
             metrics["sept/collapse_warning"] = self._check_collapse(global_steps, metrics)
 

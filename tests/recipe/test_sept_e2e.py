@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.e2e.launch import train_temperatures
+from tests.launch import train_temperatures
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +34,15 @@ def test_vllm_received_the_scheduled_tau_s_each_step(runs):
     assert all(first["train"][k]["sept/tau_t"] == 1.0 for k in (1, 2, 3))
 
 
+def test_generation_waits_no_fixed_poll_interval(runs):
+    """verl's built-in replay buffer sleeps 2.0 s between polls, so every generation took at least 2 s; the
+    recipe's buffer polls every trainer.v1.sampler.sampler_kwargs.poll_interval_s (0.02 s)."""
+    _, first, _ = runs
+    # Step 1 includes vLLM's first-request warm-up.
+    later = [first["train"][k]["timing_s/gen"] for k in (2, 3)]
+    assert min(later) < 2.0, later
+
+
 def test_logged_loss_is_the_nll_of_the_samples_at_tau_t(runs):
     _, first, _ = runs
     step = first["train"]
@@ -42,6 +51,8 @@ def test_logged_loss_is_the_nll_of_the_samples_at_tau_t(runs):
     # tau_s = 0.5 < tau_t at step 1: the samples are likelier under the sharper sampler than under tau_t.
     assert step[1]["sept/rollout_nll"] < step[1]["sept/nll"] - 0.05
     assert all(0 < step[k]["sept/entropy"] for k in (1, 2, 3))
+    # Constant by construction under the sept estimator (advantages and returns are 1), so not logged.
+    assert not [key for key in step[1] if key.startswith(("critic/advantages/", "critic/returns/"))]
 
 
 def test_parameters_changed_and_checkpoint_written(runs):

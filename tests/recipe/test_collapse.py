@@ -1,13 +1,16 @@
 """Collapse warning: the detector against hand-computed histories, its knobs, and the trainer hook without Ray."""
 
 import logging
+from dataclasses import replace
 
 import pytest
 
-from recipe.sept.collapse import CollapseHistory, CollapseStatus, CollapseThresholds, detect_collapse
-from recipe.sept.config import SePTConfigError, parse_sept_config
+from recipe.sept.collapse import CollapseStatus, detect_collapse
+from recipe.sept.config import CollapseConfig, SePTConfigError, parse_sept_config
 from tests.helpers import compose_preset
 
+# The thresholds the hand-computed histories below are worked out for.
+THRESHOLDS = CollapseConfig(enabled=True, reference_steps=3, window=5, entropy_fraction=0.25, accuracy_drop=0.5)
 STABLE_ENTROPY = [2.0, 2.1, 1.9, 2.0, 1.8, 1.9, 2.0]
 STABLE_ACCURACY = [0.5, 0.55, 0.5, 0.6, 0.5, 0.55, 0.5]
 # Reference median(2, 2, 2) = 2; medians of the last 5 steps: step 5: 2, 6: 1.6, 7: 1.2, 8: 0.8, 9: 0.4 < 0.25 * 2.
@@ -16,7 +19,7 @@ COLLAPSING_ENTROPY = [2.0, 2.0, 2.0, 1.6, 1.2, 0.8, 0.4, 0.3, 0.2, 0.1]
 DROPPING_ACCURACY = [0.5, 0.6, 0.5, 0.6, 0.5, 0.3, 0.2, 0.1, 0.1, 0.0]
 
 
-def first_firing_step(entropy, accuracy, thresholds=CollapseThresholds()):
+def first_firing_step(entropy, accuracy, thresholds=THRESHOLDS):
     """The 1-based step at which the detector first fires on the history up to that step, or None."""
     for step in range(1, max(len(entropy), len(accuracy)) + 1):
         if detect_collapse(entropy[:step], accuracy[:step], thresholds).fired:
@@ -24,15 +27,8 @@ def first_firing_step(entropy, accuracy, thresholds=CollapseThresholds()):
     return None
 
 
-def test_defaults_match_the_yaml():
-    collapse = parse_sept_config(compose_preset("sept_trainer", ["actor_rollout_ref.model.path=/m"])).collapse
-    assert collapse.enabled and CollapseThresholds() == CollapseThresholds(
-        **{k: getattr(collapse, k) for k in ("reference_steps", "window", "entropy_fraction", "accuracy_drop")}
-    )
-
-
 def test_stable_run_does_not_fire():
-    status = detect_collapse(STABLE_ENTROPY, STABLE_ACCURACY)
+    status = detect_collapse(STABLE_ENTROPY, STABLE_ACCURACY, THRESHOLDS)
     # Entropy: reference median(2.0, 2.1, 1.9) = 2.0, now median(1.9, 2.0, 1.8, 1.9, 2.0) = 1.9.
     # Accuracy: window medians 0.5, 0.55, 0.5 -> best 0.55, now 0.5.
     assert status == CollapseStatus((), 1.9, 2.0, 0.5, 0.55)
@@ -42,7 +38,7 @@ def test_stable_run_does_not_fire():
 def test_entropy_collapse_fires_at_step_9():
     accuracy = [0.5] * len(COLLAPSING_ENTROPY)
     assert first_firing_step(COLLAPSING_ENTROPY, accuracy) == 9
-    status = detect_collapse(COLLAPSING_ENTROPY[:9], accuracy[:9])
+    status = detect_collapse(COLLAPSING_ENTROPY[:9], accuracy[:9], THRESHOLDS)
     assert (status.signals, status.entropy, status.entropy_reference) == (("entropy",), 0.4, 2.0)
     assert status.describe() == "sept/entropy 0.4 is 20% of its starting 2 (medians over recent steps)"
 
@@ -50,14 +46,14 @@ def test_entropy_collapse_fires_at_step_9():
 def test_accuracy_drop_fires_at_step_9():
     entropy = [2.0] * len(DROPPING_ACCURACY)
     assert first_firing_step(entropy, DROPPING_ACCURACY) == 9
-    status = detect_collapse(entropy[:9], DROPPING_ACCURACY[:9])
+    status = detect_collapse(entropy[:9], DROPPING_ACCURACY[:9], THRESHOLDS)
     assert status.signals == ("accuracy",)
     assert (status.accuracy, status.accuracy_best) == pytest.approx((0.2, 0.5))
     assert "critic/score/mean 0.2 is 40% of its best 0.5" in status.describe()
 
 
 def test_both_signals():
-    status = detect_collapse(COLLAPSING_ENTROPY, DROPPING_ACCURACY)
+    status = detect_collapse(COLLAPSING_ENTROPY, DROPPING_ACCURACY, THRESHOLDS)
     assert status.signals == ("entropy", "accuracy")
     assert status.describe().count(";") == 1
 
@@ -67,24 +63,24 @@ def test_a_single_noisy_step_does_not_fire():
     accuracy = [0.5, 0.5, 0.5, 0.5, 0.0, 0.5, 0.5]
     assert first_firing_step(entropy, accuracy) is None
     # Without the median window the same step fires: the window is what ignores it.
-    unsmoothed = CollapseThresholds(window=1)
+    unsmoothed = replace(THRESHOLDS, window=1)
     assert detect_collapse(entropy[:5], accuracy[:5], unsmoothed).signals == ("entropy", "accuracy")
 
 
 def test_missing_score_metric_uses_entropy_alone():
     assert first_firing_step(COLLAPSING_ENTROPY, []) == 9
-    status = detect_collapse(COLLAPSING_ENTROPY, [])
+    status = detect_collapse(COLLAPSING_ENTROPY, [], THRESHOLDS)
     assert status.signals == ("entropy",) and status.accuracy is None and status.accuracy_best is None
     assert first_firing_step(STABLE_ENTROPY, []) is None
 
 
 def test_short_history_is_not_judged():
     # Fewer steps than the window: no medians yet, even for a collapsed-looking history.
-    assert detect_collapse([2.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]) == CollapseStatus()
+    assert detect_collapse([2.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], THRESHOLDS) == CollapseStatus()
 
 
 def test_thresholds_of_0_and_1_turn_the_signals_off():
-    off = CollapseThresholds(entropy_fraction=0.0, accuracy_drop=1.0)
+    off = replace(THRESHOLDS, entropy_fraction=0.0, accuracy_drop=1.0)
     assert first_firing_step([2.0] * 3 + [0.0] * 7, [1.0] * 5 + [0.0] * 5, off) is None
 
 
@@ -134,10 +130,9 @@ def make_trainer(monkeypatch):
     def make(overrides=()):
         config = compose_preset("sept_cpu", list(overrides))
         trainer = SePTTrainer.__new__(SePTTrainer)
-        trainer.config, trainer.sept = config, parse_sept_config(config)
+        trainer.config = config
+        trainer._init_sept()
         trainer.tau_s = trainer.tau_t = 1.0
-        trainer._loss_mode = config.actor_rollout_ref.actor.policy_loss.loss_mode
-        trainer._collapse = CollapseHistory()
         return trainer
 
     return make

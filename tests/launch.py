@@ -34,7 +34,6 @@ def launch(tmp: Path, tag: str, overrides: list[str], config_name: str = "sept_c
         VERL_USE_EXTERNAL_MODULES="smoke.vllm_probe",
         SEPT_TEST_VLLM_PROBE=str(probe),
         VERL_FILE_LOGGER_PATH=str(metrics),
-        PYTHONPATH=str(REPO),
     )
     cmd = [
         sys.executable, "-m", "recipe.sept.main_sept", "--config-name", config_name,

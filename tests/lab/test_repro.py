@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from eval.store import Record, RunKey, write_generations
 from eval.regrade import regrade
+from eval.store import Record, RunKey, write_generations
 from eval.tables import ReportError, Table, seed_mean_ci, seed_runs, seeds_table
 from lab import repro as cpu_repro
+from offline.main_offline import check_offline_settings
 from recipe.sept.config import check_verl_settings, parse_sept_config
 from recipe.sept.main_sept import validate_with_verl
-from offline.main_offline import check_offline_settings
+from sweep.trainer import parse_sweep_config
 from tests.helpers import compose_preset
 
 
@@ -30,7 +31,7 @@ def launches(monkeypatch):
 
 
 def _overrides(cmd: list[str]) -> tuple[str, list[str]]:
-    """(preset, Hydra overrides) of a main_sept / offline / eval.sweep command line."""
+    """(preset, Hydra overrides) of a sweep.main_sweep / offline command line."""
     preset = cmd[cmd.index("--config-name") + 1]
     return preset, [a for a in cmd if "=" in a and not a.startswith("--")]
 
@@ -44,14 +45,15 @@ def test_every_training_launch_composes_and_passes_validation(tmp_path, launches
     assert [name for name, _ in launches] == [f"{m}-s{s}" for s in (0, 3) for m in cpu_repro.METHODS if m != "offline"]
     for name, cmd in launches:
         preset, overrides = _overrides(cmd)
+        assert cmd[1:3] == ["-m", "sweep.main_sweep"]
         config = compose_preset(preset, overrides)
         OmegaConf.resolve(config)
-        sept = parse_sept_config(config)
+        sept, sweep = parse_sept_config(config), parse_sweep_config(config)
         check_verl_settings(config)
         validate_with_verl(config)
         method, seed = name.split("-s")
         assert (config.data.seed, config.actor_rollout_ref.rollout.seed) == (int(seed), int(seed))
-        assert sept.eval.model_name == method and sept.eval.temperatures == [1.0]
+        assert sweep.model_name == method and sweep.temperatures == [1.0] and sweep.n == plan.n
         assert config.trainer.total_training_steps == plan.steps
         # GRPO trains at SePT's rate, not method=grpo's 7B rate; coupled ties tau_t to tau_s.
         assert config.actor_rollout_ref.actor.optim.lr == plan.lr
@@ -59,8 +61,9 @@ def test_every_training_launch_composes_and_passes_validation(tmp_path, launches
         assert config.algorithm.adv_estimator == ("grpo" if method == "grpo" else "sept")
 
 
-def test_offline_launch_composes_with_the_offline_checks(tmp_path, launches, monkeypatch):
-    plan = _plan(tmp_path, "--seeds", "2", "--methods", "offline")
+def test_offline_launch_composes_with_the_offline_checks(tmp_path, launches, cpu_inputs):
+    _, val = cpu_inputs
+    plan = _plan(tmp_path, "--seeds", "2", "--methods", "offline", f"data.val_files={val}")
     final = tmp_path / "runs" / "offline-s2" / "checkpoints" / f"global_step_{plan.steps}"
     final.mkdir(parents=True)
     cpu_repro.train_offline(plan, 2)
@@ -71,8 +74,9 @@ def test_offline_launch_composes_with_the_offline_checks(tmp_path, launches, mon
     check_offline_settings(config)
     validate_with_verl(config)
     assert config.data.seed == 2 and config.sept.tau_s.schedule == "constant"
-    assert eval_cmd[eval_cmd.index("--model") + 1] == str(final / "huggingface")
-    assert eval_cmd[eval_cmd.index("--checkpoint") + 1] == f"step{plan.steps}"
+    evaluation = compose_preset(*_overrides(eval_cmd))
+    assert evaluation.actor_rollout_ref.model.path == str(final / "huggingface")
+    assert parse_sweep_config(evaluation).checkpoint_name == f"step{plan.steps}" and evaluation.trainer.val_only
 
 
 def _store(root: Path, model: str, checkpoint: str, tau: float, n: int, seed: int, correct: list[int]):

@@ -12,7 +12,7 @@ from tests.helpers import REPO
 
 def _run(code: str, **env) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter (verl's platform is a per-process singleton)."""
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **env}
+    full_env = {**os.environ, **env}
     return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=300)
 
 
@@ -100,7 +100,7 @@ assert not getattr(engine_workers.initialize_global_process_group_ray, "__sept_c
 print("ok")
 """
     env = {k: v for k, v in os.environ.items() if k != "VERL_PLATFORM"}
-    proc = subprocess.run([sys.executable, "-c", code], env={**env, "PYTHONPATH": str(REPO)},
+    proc = subprocess.run([sys.executable, "-c", code], env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
 

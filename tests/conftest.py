@@ -1,8 +1,26 @@
-"""The SePT run several e2e modules read (the main checks, the checkpoint sweep): launched once per session."""
+"""Session fixtures shared across packages, and the rule that keeps long tests out of the fast suite."""
 
 import pytest
 
-from tests.e2e.launch import launch, make_inputs
+from tests.launch import launch, make_inputs
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test module named ``*_e2e.py`` launches the real stack: it must carry the ``e2e`` marker, or
+    ``bash scripts/test.sh unit`` (``-m "not e2e"``) would start Ray and vLLM."""
+    unmarked = sorted({item.module.__name__ for item in items
+                       if item.module.__name__.endswith("_e2e") and item.get_closest_marker("e2e") is None})
+    if unmarked:
+        raise pytest.UsageError(f"e2e test modules without `pytestmark = pytest.mark.e2e`: {unmarked}")
+
+
+@pytest.fixture(scope="session")
+def cpu_inputs(tmp_path_factory):
+    """(model folder, validation parquet): the random-init tiny model and a synthetic arithmetic set, built locally
+    in seconds, for tests that compose and check CPU launches without running them."""
+    tmp = tmp_path_factory.mktemp("cpu_inputs")
+    make_inputs(tmp, n_train=8, n_val=4)
+    return tmp / "model", tmp / "data" / "val.parquet"
 
 PROMPTS_PER_STEP = 8
 

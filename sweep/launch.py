@@ -1,14 +1,14 @@
-"""Evaluation sweeps through verl (validation-only launches of the SePT entry point), then regrading.
+"""The sweep launcher: validation-only launches of ``python -m sweep.main_sweep``, one per model state.
 
-    python -m eval.sweep temperature --model PATH --val-files A.parquet,B.parquet --out DIR [--name NAME]
+    python -m sweep temperature --model PATH --val-files A.parquet,B.parquet --out DIR [--name NAME]
         [--temps 0:1.6:0.1] [--n 32] [--style question] [--checkpoint NAME] [--config-name sept_qwen2.5_math_7b_dsr]
         [-- overrides]
-    python -m eval.sweep checkpoints --run-dir results/RUN/checkpoints --model PATH --val-files ... --out DIR
-        [--tau 1.0] [--n 32] [--steps 100,200] [...]
+    python -m sweep checkpoints --run-dir results/RUN/checkpoints --model PATH --val-files ... --out DIR
+        [--temps 1] [--n 32] [--steps 100,200] [...]
 
 ``temperature``: one launch evaluates the model at every temperature of the grid (paper: 0.0 to 1.6 step 0.1,
 n = 32; greedy τ = 0 with n = 1). ``checkpoints``: one launch per saved FSDP checkpoint (``global_step_N``),
-restored through verl's own resume (``trainer.resume_mode=resume_path``) and evaluated at ``--tau`` (paper: 1.0);
+restored through verl's own resume (``trainer.resume_mode=resume_path``) and evaluated at ``--temps`` (paper: 1.0);
 ``--model`` is the run's base model (for the tokenizer and architecture). Generations are stored under ``--out``
 keyed by model, checkpoint, style, τ, n, seed and benchmark; a relaunch skips what is stored. Afterwards
 ``python -m eval.regrade OUT`` writes ``OUT/metrics.json`` and ``python -m eval.report`` prints the tables.
@@ -17,13 +17,15 @@ keyed by model, checkpoint, style, τ, n, seed and benchmark; a relaunch skips w
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+ENTRY = "sweep.main_sweep"
+# The override that adds configs/sweep/default.yaml (the presets have no sweep section of their own).
+ADD_SWEEP = "+sweep=default"
 
 
 def temperature_grid(spec: str) -> list[float]:
@@ -45,30 +47,47 @@ def checkpoint_steps(run_dir: Path) -> list[int]:
     return steps
 
 
-def base_overrides(args, temps: list[float]) -> list[str]:
-    files = [str(Path(f).resolve()) for f in args.val_files.split(",")]
+def sweep_overrides(model: str, val_files: list[str], out: Path, temps: list[float], n: int, name: str,
+                    style: str, checkpoint: str | None = None, resume_from: Path | None = None) -> list[str]:
+    """Hydra overrides of one validation-only sweep launch of ``model`` over ``val_files`` at ``temps``: of the
+    model as given (never a checkpoint lying in the preset's ``trainer.default_local_dir``), or of the FSDP
+    checkpoint ``resume_from`` (``.../global_step_N``) restored through verl's own resume."""
+    files = [str(Path(f).resolve()) for f in val_files]
     for f in files:
         if not Path(f).is_file():
             raise SystemExit(f"--val-files: no such file {f}; prepare data first (python -m data_prep ...)")
     return [
-        f"actor_rollout_ref.model.path={args.model}",
+        ADD_SWEEP,
+        f"actor_rollout_ref.model.path={model}",
         f"data.train_files={files[0]}",
         f"data.val_files=[{','.join(files)}]",
         "trainer.val_only=true", "trainer.val_before_train=true", "trainer.logger=[console]",
-        f"sept.eval.temperatures=[{','.join(f'{t:g}' for t in temps)}]",
-        f"sept.eval.n={args.n}", f"sept.eval.generations_dir={Path(args.out).resolve()}",
-        f"sept.eval.model_name={args.name or Path(args.model).name}", f"sept.eval.style={args.style}",
-        *([f"sept.eval.checkpoint_name={args.checkpoint}"] if args.checkpoint else []),
+        f"sweep.temperatures=[{','.join(f'{t:g}' for t in temps)}]",
+        f"sweep.n={n}", f"sweep.generations_dir={Path(out).resolve()}",
+        f"sweep.model_name={name}", f"sweep.style={style}",
+        *([f"sweep.checkpoint_name={checkpoint}"] if checkpoint else []),
+        *(["trainer.resume_mode=disable"] if resume_from is None else [
+            "trainer.resume_mode=resume_path", f"trainer.resume_from_path={Path(resume_from).resolve()}",
+            f"trainer.default_local_dir={Path(resume_from).resolve().parent}"]),
     ]
 
 
+def command(config_name: str, overrides: list[str]) -> list[str]:
+    """The entry-point command line of one sweep launch."""
+    return [sys.executable, "-m", ENTRY, "--config-name", config_name, *overrides]
+
+
 def launch(config_name: str, overrides: list[str], timeout: float) -> None:
-    cmd = [sys.executable, "-m", "recipe.sept.main_sept", "--config-name", config_name, *overrides]
+    cmd = command(config_name, overrides)
     print(f"[sweep] {' '.join(cmd)}", flush=True)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run(cmd, cwd=REPO, env=env, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=REPO, timeout=timeout)
     if proc.returncode != 0:
         raise SystemExit(f"[sweep] launch failed (exit {proc.returncode}); stored generations are kept, rerun resumes")
+
+
+def cli_overrides(args: argparse.Namespace, temps: list[float], resume_from: Path | None = None) -> list[str]:
+    return sweep_overrides(args.model, args.val_files.split(","), args.out, temps, args.n,
+                           args.name or Path(args.model).name, args.style, args.checkpoint, resume_from)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,8 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", help="model name in the generations layout (default: the model folder's name)")
     parser.add_argument("--checkpoint", help="temperature: checkpoint name in that layout (default: base), e.g. step48 "
                         "for an exported trained model")
-    parser.add_argument("--temps", default="0:1.6:0.1", help="temperature sweep grid, start:stop:step or a,b,c")
-    parser.add_argument("--tau", type=float, default=1.0, help="checkpoint sweep temperature")
+    parser.add_argument("--temps", help="temperatures, start:stop:step or a,b,c (default: temperature 0:1.6:0.1, "
+                        "checkpoints 1)")
     parser.add_argument("--n", type=int, default=32)
     parser.add_argument("--style", default="question")
     parser.add_argument("--run-dir", type=Path, help="checkpoints: the run's trainer.default_local_dir")
@@ -92,9 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     # Intermixed: Hydra overrides may follow the options (plain parse_args rejects positionals after them).
     args = parser.parse_intermixed_args(argv)
     if args.kind == "temperature":
-        # The model as given: never pick up a checkpoint lying in the preset's trainer.default_local_dir.
-        fresh = ["trainer.resume_mode=disable"]
-        launch(args.config_name, base_overrides(args, temperature_grid(args.temps)) + fresh + args.overrides, args.timeout)
+        temps = temperature_grid(args.temps or "0:1.6:0.1")
+        launch(args.config_name, cli_overrides(args, temps) + args.overrides, args.timeout)
         return
     if args.run_dir is None:
         raise SystemExit("checkpoints: --run-dir is required")
@@ -106,9 +124,9 @@ def main(argv: list[str] | None = None) -> None:
     if missing:
         raise SystemExit(f"--steps {args.steps}: no checkpoint for step(s) {missing} in {args.run_dir}; saved: {saved}")
     for step in wanted:
-        resume = [f"trainer.resume_mode=resume_path", f"trainer.resume_from_path={args.run_dir.resolve()}/global_step_{step}",
-                  f"trainer.default_local_dir={args.run_dir.resolve()}"]
-        launch(args.config_name, base_overrides(args, [args.tau]) + resume + args.overrides, args.timeout)
+        checkpoint = args.run_dir / f"global_step_{step}"
+        launch(args.config_name, cli_overrides(args, temperature_grid(args.temps or "1"), checkpoint) + args.overrides,
+               args.timeout)
 
 
 if __name__ == "__main__":

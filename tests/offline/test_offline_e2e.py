@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from tests.e2e.launch import LAUNCH_TIMEOUT_S, make_inputs
 from tests.helpers import REPO
+from tests.launch import LAUNCH_TIMEOUT_S, make_inputs
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +32,7 @@ N_TRAIN, G, TAU_S, PROMPTS_PER_STEP, PROMPTS_PER_UPDATE = 16, 2, 0.3, 8, 4
 
 def _launch(tmp, tag: str, online_steps: int) -> dict:
     metrics, log = tmp / f"metrics_{tag}.jsonl", tmp / f"launch_{tag}.log"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "VERL_FILE_LOGGER_PATH": str(metrics)}
+    env = {**os.environ, "VERL_FILE_LOGGER_PATH": str(metrics)}
     cmd = [
         sys.executable, "-m", "offline.main_offline", "--config-name", "offline_sept_cpu",
         f"actor_rollout_ref.model.path={tmp / 'model'}",

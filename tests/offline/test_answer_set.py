@@ -8,7 +8,6 @@ import pytest
 from omegaconf import OmegaConf
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-from offline.main_offline import Tokenization
 from offline.answer_set import (
     MANIFEST_FILE,
     SET_FILE,
@@ -23,6 +22,7 @@ from offline.answer_set import (
     source_fingerprints,
     write_set,
 )
+from offline.main_offline import Tokenization
 from tests.helpers import compose_preset
 
 # The offline presets with the tiny model: ChatML (the tiny tokenizer's own) and the paper's Qwen2.5-Math template.

@@ -10,10 +10,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from eval.metrics import bootstrap_ci
 from eval.tables import load_metrics, seed_runs
 from tests.helpers import REPO
+
+pytestmark = pytest.mark.e2e
 
 PIPELINE_TIMEOUT_S = 1800
 

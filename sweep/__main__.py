@@ -1,0 +1,3 @@
+from sweep.launch import main
+
+main()
