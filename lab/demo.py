@@ -24,13 +24,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omegaconf import DictConfig
-
+from lab.inputs import REPO, compose, ensure_tiny_inputs
 from lab.monitor import PeakMemory, log_tail, run_logged
 
-REPO = Path(__file__).resolve().parents[1]
 PRESET = "sept_cpu_demo"
-TRAIN_ROWS = 1024  # training questions of the synthetic set (32 steps of 32 prompts per epoch)
 
 
 class DemoError(RuntimeError):
@@ -55,20 +52,6 @@ class Demo:
     timings: list[tuple[str, float]] = field(default_factory=list)
 
 
-def compose(overrides: list[str]) -> DictConfig:
-    """The demo preset as ``sweep.main_sweep`` composes it (the recipe's resolvers registered)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
-
-    import recipe.sept.main_sept  # noqa: F401  registers ${sept_path:} and ${chat_template:}
-
-    with initialize_config_dir(config_dir=str(REPO / "configs"), version_base=None):
-        config = hydra_compose(config_name=PRESET, overrides=overrides)
-    OmegaConf.resolve(config)
-    return config
-
-
 def make_demo(out: Path, overrides: list[str]) -> Demo:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -77,7 +60,7 @@ def make_demo(out: Path, overrides: list[str]) -> Demo:
     # The demo's outputs all live under --out: its evaluations, checkpoints and per-step metrics.
     placed = [f"sweep.generations_dir={out / 'generations'}", f"trainer.default_local_dir={out / 'checkpoints'}"]
     try:
-        config = compose([*placed, *overrides])
+        config = compose(PRESET, [*placed, *overrides])
     except (HydraException, OmegaConfBaseException) as exc:
         raise DemoError(f"overrides {overrides} do not compose with configs/{PRESET}.yaml: {exc}") from None
     return Demo(
@@ -92,18 +75,10 @@ def make_demo(out: Path, overrides: list[str]) -> Demo:
 
 
 def build_inputs(demo: Demo) -> None:
-    """The base model (built unless a complete one with the same settings exists) and the data, whose validation
-    set is the base model's held-out questions."""
-    from data_prep.synthetic import write_arithmetic_sets
-    from lab.tiny_base import Settings, ensure_base_model
-
-    settings = Settings()
+    """The base model (built unless a complete one with the same settings exists) and the data."""
     start = time.time()
-    ensure_base_model(demo.base_model, settings)
-    demo.timings.append(("base model", time.time() - start))
-    if not (demo.data_dir / "val.parquet").is_file():
-        write_arithmetic_sets(demo.data_dir, n_train=TRAIN_ROWS, n_val=settings.n_val, seed=settings.data_seed,
-                              style=demo.style)
+    ensure_tiny_inputs(demo.base_model, demo.data_dir, demo.style)
+    demo.timings.append(("base model and data", time.time() - start))
 
 
 def final_evaluation_stored(demo: Demo) -> bool:

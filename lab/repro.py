@@ -22,24 +22,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from omegaconf import DictConfig
+from typing import TYPE_CHECKING
 
 from data_prep.synthetic import DATA_SOURCE as BENCHMARK
 from eval.store import all_stored, run_keys
+from lab.inputs import REPO, compose, ensure_tiny_inputs
+from lab.monitor import PeakMemory, log_tail, run_logged
+
+if TYPE_CHECKING:
+    from eval.tables import Table
 from sweep.launch import ADD_SWEEP, checkpoint_steps, command, sweep_overrides, temperature_grid
 
-REPO = Path(__file__).resolve().parents[1]
 PRESET = "sept_cpu_repro"
 OFFLINE_PRESET = "offline_sept_cpu_repro"
 BASE_NAME = "base"  # the base model's name in the generations layout
-TRAIN_ROWS = 1024  # training questions: 32 steps of 32 prompts per epoch
 
 
 @dataclass(frozen=True)
@@ -83,23 +83,12 @@ class Plan:
     timings: list[tuple[str, float]] = field(default_factory=list)
 
 
-def compose(preset: str, overrides: list[str] | None = None) -> DictConfig:
-    """A preset composed as ``sweep.main_sweep`` composes it (Hydra compose API, the recipe's resolvers registered)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    import recipe.sept.main_sept  # noqa: F401  registers ${sept_path:} and ${chat_template:}
-
-    with initialize_config_dir(config_dir=str(REPO / "configs"), version_base=None):
-        return hydra_compose(config_name=preset, overrides=[ADD_SWEEP, *(overrides or [])])
-
-
 def make_plan(args: argparse.Namespace) -> Plan:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        config = compose(PRESET, args.overrides)
+        config = compose(PRESET, [ADD_SWEEP, *args.overrides], resolve=False)
     except (HydraException, OmegaConfBaseException) as exc:
         raise ReproError(f"overrides {args.overrides} do not compose with configs/{PRESET}.yaml: {exc}") from None
     unknown = sorted(set(args.methods) - set(METHODS))
@@ -115,43 +104,14 @@ def make_plan(args: argparse.Namespace) -> Plan:
     )
 
 
-class PeakMemory:
-    """Peak of the machine's used memory (MemTotal - MemAvailable) while the pipeline runs, sampled every second:
-    the runs start Ray, vLLM and torch processes, whose sum no single process's RSS shows."""
-
-    def __init__(self) -> None:
-        self.start = self.peak = used_memory_gb()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(1.0):
-            self.peak = max(self.peak, used_memory_gb())
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def used_memory_gb() -> float:
-    fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
-    kib = int(fields["MemTotal"].split()[0]) - int(fields["MemAvailable"].split()[0])
-    return kib / 2**20
-
-
 def run_stage(plan: Plan, name: str, cmd: list[str]) -> None:
     """One launch, its output in ``<out>/logs/<name>.log``; a failure names the log and keeps what is stored."""
     log = plan.out / "logs" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"[cpu_repro] {name}: {' '.join(cmd[1:])}", flush=True)
-    start = time.time()
-    with log.open("w", encoding="utf-8") as handle:
-        proc = subprocess.run(cmd, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT)
-    seconds = time.time() - start
-    if proc.returncode:
-        tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-15:])
-        raise ReproError(f"{name} failed (exit {proc.returncode}) after {seconds:.0f} s; its output: {log}\n{tail}\n"
+    code, seconds = run_logged(cmd, log, cwd=REPO)
+    if code:
+        raise ReproError(f"{name} failed (exit {code}) after {seconds:.0f} s; its output: {log}\n{log_tail(log)}\n"
                          f"Finished stages are kept: rerun the same command to continue.")
     plan.timings.append((name, seconds))
     print(f"[cpu_repro] {name}: done in {seconds:.0f} s", flush=True)
@@ -171,17 +131,10 @@ def stored(plan: Plan, model: str, checkpoint: str, tau: float, n: int, seed: in
 
 def build_inputs(plan: Plan) -> None:
     """The base model and the data, unless present. The validation questions are the ones the base model's
-    builder held out (same data seed and size), so every evaluation is on unseen questions."""
-    from lab.tiny_base import Settings
-
-    held_out = Settings()
-    if not (plan.base_model / "config.json").is_file():
-        run_stage(plan, "base_model", py("lab.tiny_base", "--out", str(plan.base_model),
-                                         "--seed", str(held_out.seed)))
-    if not (plan.data_dir / "train.parquet").is_file():
-        run_stage(plan, "data", py("data_prep", "synthetic", "--style", plan.style, "--out", str(plan.data_dir),
-                                   "--seed", str(held_out.data_seed), "--val-rows", str(held_out.n_val),
-                                   "--train-rows", str(TRAIN_ROWS)))
+    builder held out, so every evaluation is on unseen questions."""
+    start = time.time()
+    ensure_tiny_inputs(plan.base_model, plan.data_dir, plan.style)
+    plan.timings.append(("base model and data", time.time() - start))
 
 
 def sweep_base(plan: Plan) -> None:
@@ -249,7 +202,7 @@ TABLES = (
 )
 
 
-def report_tables(plan: Plan, runs: list[dict]) -> list[tuple[str, "Table"]]:
+def report_tables(plan: Plan, runs: list[dict]) -> list[tuple[str, Table]]:
     """The paper-shaped tables over seeds; rows of methods this invocation did not run are left out, and a table
     left with fewer than two rows besides the baseline (e.g. Table 4 without offline runs) is not written."""
     from eval.tables import seed_runs, seeds_table, select_baseline
@@ -269,7 +222,7 @@ def report_tables(plan: Plan, runs: list[dict]) -> list[tuple[str, "Table"]]:
     return tables
 
 
-def sweep_table(runs: list[dict]) -> "Table":
+def sweep_table(runs: list[dict]) -> Table:
     """The base model's τ sweep: mean pass@k and AVG per τ (paper Figure 1a as numbers)."""
     from eval.tables import Table
 

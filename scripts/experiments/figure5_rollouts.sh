@@ -4,8 +4,5 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 EXTRA_OVERRIDES=("$@")
 for g in 1 4 8; do
-  style=$(model_style qwen2.5-math-7b)
-  # shellcheck disable=SC2046
-  run "figure5_qwen2.5-math-7b_sept_dsr_g$g" method=sept $(model_args qwen2.5-math-7b) $(data_args dsr "$style") \
-    "actor_rollout_ref.rollout.n=$g"
+  run "figure5_qwen2.5-math-7b_sept_dsr_g$g" method=sept "actor_rollout_ref.rollout.n=$g"
 done

@@ -4,8 +4,5 @@
 #   bash scripts/experiments/table4_offline.sh [extra overrides]     ONLY=<run name> for one run
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 EXTRA_OVERRIDES=("$@")
-style=$(model_style qwen2.5-math-7b)
-# shellcheck disable=SC2046
-ENTRY=offline.main_offline PRESET=offline_sept_qwen2.5_math_7b_dsr \
-  run table4_qwen2.5-math-7b_offline_dsr $(data_args dsr "$style")
+ENTRY=offline.main_offline PRESET=offline_sept_qwen2.5_math_7b_dsr run table4_qwen2.5-math-7b_offline_dsr
 method_run table4 qwen2.5-math-7b sept dsr

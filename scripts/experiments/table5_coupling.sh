@@ -3,9 +3,6 @@
 #   bash scripts/experiments/table5_coupling.sh [extra overrides]     ONLY=<run name> for one run
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 EXTRA_OVERRIDES=("$@")
-style=$(model_style qwen2.5-math-7b)
 for mode in coupled fixed; do
-  # shellcheck disable=SC2046
-  run "table5_qwen2.5-math-7b_sept_dsr_$mode" method=sept $(model_args qwen2.5-math-7b) $(data_args dsr "$style") \
-    "sept.tau_t_mode=$mode"
+  run "table5_qwen2.5-math-7b_sept_dsr_$mode" method=sept "sept.tau_t_mode=$mode"
 done

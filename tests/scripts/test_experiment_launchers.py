@@ -45,9 +45,14 @@ def test_launcher_runs_compose_and_validate(launcher):
 
             check_offline_settings(config)
         model = config.actor_rollout_ref.model.path
+        # The paper: tau_s starts at 0.9 for general models, 0.6 for math models.
         general = model in ("Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-8B-Instruct")
         if config.algorithm.adv_estimator == "sept" and sept.tau_t_mode == "fixed":
             assert sept.tau_s.start == (0.9 if general else 0.6), model
+        # Qwen2.5-Math's template adds the reasoning prompt itself: question-only files; the others read the
+        # question + reasoning-suffix style.
+        style = "question" if model == "Qwen/Qwen2.5-Math-7B" else "reasoning"
+        assert all(f"/{style}/" in f for f in [config.data.train_files, *config.data.val_files]), model
         assert Path(config.data.train_files).name in ("dsr.parquet", "otm.parquet")
         assert len(config.data.val_files) == 6
         names.add(config.trainer.experiment_name)
@@ -60,7 +65,7 @@ def test_only_and_extra_overrides():
     env = {**os.environ, "SEPT_PRINT_ONLY": "1", "ONLY": "table1_qwen2.5-7b_grpo_dsr"}
     out = subprocess.run(["bash", str(REPO / "scripts/experiments/table1_main.sh")], capture_output=True, text=True,
                          env=env, timeout=60).stdout.splitlines()
-    assert len(out) == 1 and "method=grpo" in out[0] and "Qwen/Qwen2.5-7B\t" in out[0]
+    assert len(out) == 1 and "method=grpo" in out[0] and "base_model=qwen2.5-7b\t" in out[0]
 
 
 def test_launcher_fails_fast_without_data(tmp_path):
