@@ -102,7 +102,7 @@ install_steps() {
   # flash-attn's build runs in this environment (no isolation), so its build tools come first.
   pip_install --upgrade pip setuptools wheel packaging ninja psutil
 
-  step "1/5 torch and vLLM ($(paste -sd' ' "$groups/torch.txt"))"
+  step "1/5 torch, vLLM, transformers ($(paste -sd' ' "$groups/torch.txt"))"
   pip_install -r "$groups/torch.txt"
 
   install_flash_attn
@@ -140,6 +140,9 @@ build_flash_attn() {  # PIN
   cuda_home=$("$py" -c 'from torch.utils.cpp_extension import CUDA_HOME; print(CUDA_HOME or "")' 2>/dev/null)
   if [[ -z $cuda_home || ! -x $cuda_home/bin/nvcc ]]; then
     die "building flash-attn needs the CUDA ${torch_cuda%%.*} toolkit (nvcc), and torch found none (it looks at CUDA_HOME, then nvcc on PATH, then /usr/local/cuda). Install it and set CUDA_HOME, or give a prebuilt wheel (FLASH_ATTN_WHEEL=FILE|URL), or skip flash-attn (SEPT_SKIP_FLASH_ATTN=1)"
+  fi
+  if [[ ! -f $cuda_home/include/cuda_runtime.h ]]; then
+    die "torch takes CUDA_HOME=$cuda_home (from nvcc's location), which has no include/cuda_runtime.h: set CUDA_HOME to the toolkit's root (e.g. /usr/local/cuda)"
   fi
   nvcc_release=$("$cuda_home/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\),.*/\1/p')
   if [[ ${nvcc_release%%.*} != "${torch_cuda%%.*}" ]]; then

@@ -333,7 +333,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def gather_model_facts(path: str, **hub_options) -> ModelFacts:
-    """A local folder, a remote path verl copies itself (hdfs://...), or a Hub id (``hub_model_facts``)."""
+    """A local folder, a remote path verl copies itself (hdfs://...), or a Hub id (``hub_model_facts``; ModelScope
+    ids, with verl's VERL_USE_MODELSCOPE, are not checked)."""
     if path in (None, "", "???"):
         return ModelFacts(str(path), MISSING, None, "no model given")
     path = str(path)
@@ -341,6 +342,8 @@ def gather_model_facts(path: str, **hub_options) -> ModelFacts:
         return ModelFacts(path, UNCHECKED, None, "a remote path, which verl copies to local disk at start")
     if looks_like_local_path(os.path.expanduser(path)):
         return local_model_facts(path)
+    if os.environ.get("VERL_USE_MODELSCOPE", "false").lower() == "true":
+        return ModelFacts(path, UNCHECKED, None, "VERL_USE_MODELSCOPE=true: verl fetches it from ModelScope")
     return hub_model_facts(path, **hub_options)
 
 

@@ -135,6 +135,12 @@ def test_remote_paths_are_noted_not_failed():
     assert errors(preflight.check_model(facts)) == [] and notes(preflight.check_model(facts))
 
 
+def test_modelscope_ids_are_not_looked_up_on_the_hugging_face_hub(monkeypatch):
+    monkeypatch.setenv("VERL_USE_MODELSCOPE", "True")
+    (msg,) = notes(preflight.check_model(preflight.gather_model_facts("qwen/Qwen2.5-Math-1.5B")))
+    assert "ModelScope" in msg
+
+
 # ------------------------------------------------------------------------------------------------ Hub ids
 
 SHA = "0123456789abcdef0123456789abcdef01234567"

@@ -116,7 +116,7 @@ def test_the_files_pins_satisfy_every_verl_requirement_on_the_same_package():
 def test_groups_hold_what_each_install_step_needs():
     groups = read_groups(GPU_REQS)
     names = {g: {canonicalize_name(Requirement(line).name) for line in lines} for g, lines in groups.items()}
-    assert names["torch"] == {"torch", "torchvision", "torchaudio", "vllm"}
+    assert names["torch"] == {"torch", "torchvision", "torchaudio", "vllm", "transformers"}
     assert names["flash-attn"] == {"flash-attn"}
     # No line of the other groups may pull flash-attn back in (verl[fsdp] would, as a requirement to build).
     assert all("fsdp" not in Requirement(line).extras for line in groups["torch"] + groups["rest"])
