@@ -127,13 +127,14 @@ def check_gpu_stack(gpu: GpuFacts, gpus_needed: int | None) -> list[Finding]:
     return findings
 
 
-def is_cpu_run(config: DictConfig) -> bool:
-    return bool(OmegaConf.select(config, "sept.cpu", default=False)) or config.trainer.device == "cpu"
+def is_cuda_run(config: DictConfig) -> bool:
+    """An NVIDIA run: not the CPU preset, and verl's device is cuda (other devices, e.g. npu, are not checked here)."""
+    return not OmegaConf.select(config, "sept.cpu", default=False) and config.trainer.device == "cuda"
 
 
 def check_gpu(config: DictConfig, gpu: GpuFacts) -> list[Finding]:
-    """``check_gpu_stack`` for a GPU run (nothing for a CPU run); the GPU count only on one node (module doc)."""
-    if is_cpu_run(config):
+    """``check_gpu_stack`` for a CUDA run (nothing otherwise); the GPU count only on one node (module doc)."""
+    if not is_cuda_run(config):
         return []
     needed = int(config.trainer.n_gpus_per_node) if int(config.trainer.nnodes) == 1 else None
     return check_gpu_stack(gpu, needed)
@@ -173,7 +174,7 @@ def gather_gpu_facts() -> GpuFacts:
 
 def check_attention(config: DictConfig, flash_attn_installed: bool) -> list[Finding]:
     """verl loads the actor with flash_attention_2 unless override_config says otherwise."""
-    if is_cpu_run(config):
+    if not is_cuda_run(config):
         return []
     override = OmegaConf.select(config, "actor_rollout_ref.model.override_config", default=None) or {}
     attn = override.get("attn_implementation", "flash_attention_2")
@@ -351,7 +352,7 @@ def gather_model_facts(path: str, **hub_options) -> ModelFacts:
 
 
 def run_checks(config: DictConfig, gpu: GpuFacts | None, model: ModelFacts, has_flash_attn: bool) -> list[Finding]:
-    """Every check on facts already gathered (``gpu`` may be None for a CPU run)."""
+    """Every check on facts already gathered (``gpu`` is None for a run that is not on CUDA)."""
     findings = [] if gpu is None else check_gpu(config, gpu)
     findings += check_attention(config, has_flash_attn)
     findings += check_model(model)
@@ -361,7 +362,7 @@ def run_checks(config: DictConfig, gpu: GpuFacts | None, model: ModelFacts, has_
 
 def check_before_ray(config: DictConfig) -> list[Finding]:
     """Gather the facts, run every check, log the notes; raise PreflightError listing all errors. Returns the notes."""
-    gpu = None if is_cpu_run(config) else gather_gpu_facts()
+    gpu = gather_gpu_facts() if is_cuda_run(config) else None
     model = gather_model_facts(config.actor_rollout_ref.model.path)
     findings = run_checks(config, gpu, model, flash_attn_installed())
     for finding in findings:

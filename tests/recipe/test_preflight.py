@@ -83,8 +83,9 @@ def test_gpu_count_is_left_to_ray_on_several_nodes():
     assert errors(preflight.check_gpu(compose_preset("sept_qwen2.5_math_7b_dsr"), gpu(device_count=1)))
 
 
-def test_cpu_runs_skip_the_gpu_and_attention_checks():
-    config = compose_preset("sept_cpu")
+@pytest.mark.parametrize("preset, overrides", [("sept_cpu", []), ("sept_trainer", ["trainer.device=npu"])])
+def test_runs_not_on_cuda_skip_the_gpu_and_attention_checks(preset, overrides):
+    config = compose_preset(preset, ["actor_rollout_ref.model.path=/m", *overrides])
     no_gpu = gpu(torch_cuda=None)
     assert preflight.check_gpu(config, no_gpu) == [] and preflight.check_attention(config, False) == []
 
