@@ -66,7 +66,7 @@ fi
 
 pip_install() { "$py" -m pip install --disable-pip-version-check "$@"; }
 
-run_with_progress() {  # LOG LABEL CMD...: CMD's output to LOG, a progress line every minute (ninja's [done/total])
+run_with_progress() {  # LOG LABEL CMD...: CMD's output to LOG, a progress line every minute (with ninja's [n/total])
   local log=$1 label=$2 start=$SECONDS
   shift 2
   "$@" >"$log" 2>&1 &
@@ -76,8 +76,8 @@ run_with_progress() {  # LOG LABEL CMD...: CMD's output to LOG, a progress line 
     sleep 5
     if ((SECONDS >= next)); then
       local done_total
-      done_total=$(grep -o '^\[[0-9]*/[0-9]*\]' "$log" | tail -n 1 || true)
-      step "$label: $(((SECONDS - start) / 60)) min ${done_total:+(compiled $done_total) }log: $log"
+      done_total=$(grep -oE '^ *\[[0-9]+/[0-9]+\]' "$log" | tail -n 1 | tr -d ' ' || true)
+      step "$label: $(((SECONDS - start) / 60)) min ${done_total:+(ninja $done_total) }log: $log"
       next=$((next + 60))
     fi
   done
