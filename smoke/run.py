@@ -146,8 +146,7 @@ def run_launch(platform: Platform, inputs: Inputs, tag: str, total_steps: int) -
     env = dict(os.environ)
     modules = [m for m in env.get("VERL_USE_EXTERNAL_MODULES", "").split(",") if m]
     env.update(VERL_USE_EXTERNAL_MODULES=",".join(["smoke.vllm_probe", *modules]), SEPT_TEST_VLLM_PROBE=str(probe),
-               VERL_FILE_LOGGER_PATH=str(metrics),
-               PYTHONPATH=os.pathsep.join([str(REPO), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]]))
+               VERL_FILE_LOGGER_PATH=str(metrics))
     cmd = launch_command(platform, inputs, total_steps)
     (inputs.workdir / f"command_{tag}.txt").write_text(" ".join(cmd) + "\n")
     say(f"launch {tag}: {total_steps} steps, log {log}")
@@ -257,7 +256,7 @@ def gpu_inputs(args, workdir: Path) -> Inputs:
     return Inputs(resolve_model(args.model or DEFAULT_MODEL), train, val, workdir, list(args.overrides))
 
 
-def cpu_inputs(args, workdir: Path) -> Inputs:
+def cpu_inputs(workdir: Path, overrides: list[str]) -> Inputs:
     """The CPU e2e's inputs: the tiny Qwen2 and synthetic arithmetic sets, built locally (seeded, no downloads)."""
     from data_prep.synthetic import write_arithmetic_sets
     from lab.tiny_model import write_tiny_model
@@ -265,7 +264,7 @@ def cpu_inputs(args, workdir: Path) -> Inputs:
     write_tiny_model(workdir / "model", seed=0)
     write_arithmetic_sets(workdir / "data", n_train=32, n_val=8, seed=0)
     return Inputs(workdir / "model", workdir / "data" / "train.parquet", workdir / "data" / "val.parquet", workdir,
-                  list(args.overrides))
+                  list(overrides))
 
 
 def fresh_workdir(path: str | None, platform: Platform) -> Path:
@@ -301,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     platform = CPU if args.cpu else GPU
     try:
         workdir = fresh_workdir(args.workdir, platform)
-        inputs = cpu_inputs(args, workdir) if args.cpu else gpu_inputs(args, workdir)
+        inputs = cpu_inputs(workdir, args.overrides) if args.cpu else gpu_inputs(args, workdir)
     except SmokeInputError as exc:
         print(f"smoke: {exc}", file=sys.stderr)
         return 2

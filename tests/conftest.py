@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.launch import launch, make_inputs
+from tests.launch import make_inputs
 
 
 def pytest_collection_modifyitems(config, items):
@@ -22,28 +22,16 @@ def cpu_inputs(tmp_path_factory):
     make_inputs(tmp, n_train=8, n_val=4)
     return tmp / "model", tmp / "data" / "val.parquet"
 
-PROMPTS_PER_STEP = 8
-
-
-def sept_overrides(total_steps: int) -> list[str]:
-    """tau_s = 0.5, 0.75, 1.0, 1.0, ... (linear over 2 steps), tau_t = 1, one update per step, save at step 3."""
-    return [
-        "sept.tau_s.start=0.5", "sept.tau_s.end=1.0", "sept.tau_s.duration=2", "sept.tau_s.unit=step",
-        f"data.train_batch_size={PROMPTS_PER_STEP}",
-        f"actor_rollout_ref.actor.ppo_mini_batch_size={PROMPTS_PER_STEP}",
-        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=4",
-        "actor_rollout_ref.actor.checkpoint.save_contents=[model,optimizer,extra,hf_model]",
-        f"trainer.total_training_steps={total_steps}",
-        "trainer.save_freq=3",
-        "trainer.test_freq=100",
-    ]
-
-
 @pytest.fixture(scope="session")
 def sept_run(tmp_path_factory):
-    """Launch A: 3 steps; launch B: the same command with 4 steps, resuming from A's step-3 checkpoint."""
-    tmp = tmp_path_factory.mktemp("sept_e2e")
-    make_inputs(tmp)
-    first = launch(tmp, "a", sept_overrides(total_steps=3))
-    resumed = launch(tmp, "b", sept_overrides(total_steps=4))
-    return tmp, first, resumed
+    """The smoke test's two CPU launches (``python -m smoke.run --cpu``), once per session: launch A (3 steps, τs
+    0.5, 0.75, 1.0, checkpoint at step 3) and launch B (the same command with 4 steps, resuming). Returns
+    (inputs, launch A, launch B, the results of smoke/checks.py)."""
+    from smoke import run as smoke
+
+    inputs = smoke.cpu_inputs(tmp_path_factory.mktemp("sept_e2e"), [])
+    first = smoke.run_launch(smoke.CPU, inputs, "a", smoke.STEPS_A)
+    assert first.returncode == 0, f"launch A failed:\n{smoke.log_tail(first.log, 40)}"
+    resumed = smoke.run_launch(smoke.CPU, inputs, "b", smoke.STEPS_B)
+    assert resumed.returncode == 0, f"launch B failed:\n{smoke.log_tail(resumed.log, 40)}"
+    return inputs, first, resumed, smoke.run_checks(smoke.CPU, inputs, first, resumed)

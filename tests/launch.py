@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from smoke.checks import train_steps
 from tests.helpers import REPO
 
 LAUNCH_TIMEOUT_S = 900
@@ -48,10 +49,4 @@ def launch(tmp: Path, tag: str, overrides: list[str], config_name: str = "sept_c
     assert proc.returncode == 0, f"launch {tag} failed; last lines:\n" + "\n".join(log.read_text().splitlines()[-40:])
     records = [json.loads(line) for line in probe.read_text().splitlines()] if probe.exists() else []
     rows = [json.loads(line) for line in metrics.read_text().splitlines()]
-    train = {r["step"]: r["data"] for r in rows if "sept/tau_s" in r["data"]}
-    return {"probe": records, "train": train, "rows": rows}
-
-
-def train_temperatures(records: list[dict]) -> list[float]:
-    """Temperatures of training requests (validation runs greedy, temperature 0, in the CPU preset)."""
-    return [round(r["temperature"], 6) for r in records if r["temperature"] > 0]
+    return {"probe": records, "train": train_steps(rows), "rows": rows}

@@ -3,13 +3,12 @@
 Every value is set once, with its comment, in ``configs/sept_base.yaml``; the dataclasses below give the types
 (``MISSING``: no second default here) and check ranges in ``__post_init__``. ``omega_conf_to_dataclass`` (verl's)
 rejects unknown keys and values of the wrong type, naming the key. The other checks here (verl settings SePT relies
-on, the model folder, the data files and their columns) run before Ray starts, so a bad value fails in a second
+on, the data files and their columns) run before Ray starts, so a bad value fails in a second
 with the key, the value and what to do, instead of minutes later inside a Ray worker.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -181,30 +180,6 @@ def warn_if_not_sharpening(sept: SePTConfig, total_steps: int, steps_per_epoch: 
     return len(steps)
 
 
-def _looks_like_path(name: str) -> bool:
-    return name.startswith(("/", ".", "~")) or os.path.exists(name) or name.count("/") > 1
-
-
-def check_model_path(path: str) -> None:
-    """A local model folder must hold a readable config.json; a hub id (org/name) is left to verl's loader."""
-    key = "actor_rollout_ref.model.path"
-    if path in (None, "", "???"):
-        _fail(key, path, "set it to a local model folder or a hub id (e.g. Qwen/Qwen2.5-Math-7B)")
-    path = os.path.expanduser(str(path))
-    if not _looks_like_path(path):
-        return
-    if not os.path.isdir(path):
-        _fail(key, path, "no such folder; point it at a downloaded or built Hugging Face model folder")
-    cfg = os.path.join(path, "config.json")
-    if not os.path.isfile(cfg) or not os.access(cfg, os.R_OK):
-        _fail(key, path, "the folder has no readable config.json: is it a Hugging Face model folder?")
-    try:
-        with open(cfg, encoding="utf-8") as f:
-            json.load(f)
-    except (OSError, ValueError) as exc:
-        _fail(key, path, f"config.json cannot be read as JSON ({exc}); re-download or rebuild the model")
-
-
 def check_data_file(key: str, path: str) -> None:
     """The parquet exists, is readable, and has the columns RLHFDataset and the reward function read."""
     import pyarrow.parquet as pq
@@ -221,8 +196,7 @@ def check_data_file(key: str, path: str) -> None:
 
 
 def check_inputs(config: DictConfig) -> None:
-    """Fail before Ray starts on a missing model or data file."""
-    check_model_path(config.actor_rollout_ref.model.path)
+    """Fail before Ray starts on a missing or unusable data file (the model: ``recipe/sept/preflight.py``)."""
     for key in ("data.train_files", "data.val_files"):
         files = OmegaConf.select(config, key)
         for path in [files] if isinstance(files, str) else list(files):

@@ -2,7 +2,8 @@
 
 Differs from ``verl.trainer.main_ppo`` in three ways:
 1. the config is SePT's (``configs/sept_trainer.yaml`` and presets), checked before Ray starts
-   (``recipe/sept/config.py``, the sampler's settings, and verl's own ``validate_config``);
+   (``recipe/sept/config.py``, the sampler's settings, ``recipe/sept/preflight.py``: the model, its context, the GPU
+   stack; and verl's own ``validate_config``);
 2. every Ray process imports the recipe's registrations through ``VERL_USE_EXTERNAL_MODULES``, next to the modules
    the config's ``ray_kwargs.ray_init.runtime_env.env_vars`` names (the CPU platform, on CPU runs); this process
    applies those variables and imports those modules too, before verl looks its platform up;
@@ -25,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from recipe.sept.chat_templates import register_resolver as register_chat_template_resolver
 from recipe.sept.config import SePTConfigError, check_inputs, check_verl_settings, parse_sept_config
+from recipe.sept.preflight import check_before_ray
 from recipe.sept.replay_buffer import check_sampler_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -57,11 +59,9 @@ def prepare_config(config: DictConfig) -> DictConfig:
         check_sampler_settings(config)
     except ValueError as exc:
         raise SePTConfigError(str(exc)) from None
-    check_inputs(config)
     env = process_env(config)
     if "file" in config.trainer.logger and "VERL_FILE_LOGGER_PATH" not in os.environ:
         env["VERL_FILE_LOGGER_PATH"] = metrics_file(config)
-        os.makedirs(os.path.dirname(env["VERL_FILE_LOGGER_PATH"]), exist_ok=True)
     with open_dict(config):
         ray_init = config.ray_kwargs.ray_init
         runtime_env = OmegaConf.to_container(ray_init.get("runtime_env") or {}, resolve=True)
@@ -70,6 +70,11 @@ def prepare_config(config: DictConfig) -> DictConfig:
         if not sept.monitor_reward:
             config.reward.custom_reward_function.name = "no_score"
     OmegaConf.resolve(config)
+    # The model, its context and (on GPU runs) the GPU stack, then the data files, on the resolved config.
+    check_before_ray(config)
+    check_inputs(config)
+    if "VERL_FILE_LOGGER_PATH" in env:
+        os.makedirs(os.path.dirname(env["VERL_FILE_LOGGER_PATH"]), exist_ok=True)
     return config
 
 

@@ -5,10 +5,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-from tests.helpers import REPO
-
 
 def _run(code: str, **env) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter (verl's platform is a per-process singleton)."""

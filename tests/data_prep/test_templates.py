@@ -6,8 +6,8 @@ import pytest
 from omegaconf import OmegaConf
 from transformers.utils.chat_template_utils import render_jinja_template
 
-from recipe.sept.chat_templates import TEMPLATES, load_chat_template, register_resolver
 from data_prep.schema import REASONING_PROMPT, build_messages
+from recipe.sept.chat_templates import TEMPLATES, load_chat_template, register_resolver
 
 QWEN_MATH_SYSTEM = "<|im_start|>system\n" + REASONING_PROMPT + "<|im_end|>\n"
 QWEN_SYSTEM = "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from eval import regrade, report
-from eval.store import RunKey, write_generations
 from eval.metrics import pass_at_k
+from eval.store import RunKey, write_generations
 from eval.tables import Table, flip_report, load_metrics, select_baseline, side_by_side
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"

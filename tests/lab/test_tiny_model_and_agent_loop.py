@@ -5,8 +5,8 @@ import hashlib
 
 import pytest
 
-from recipe.sept.agent_loop import SePTAgentLoop, sampling_params_for_prompt
 from lab.tiny_model import write_tiny_model
+from recipe.sept.agent_loop import SePTAgentLoop, sampling_params_for_prompt
 
 
 def _digest(path):

@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from recipe.sept.config import SePTConfigError, check_data_file, check_inputs, check_model_path
+from recipe.sept.config import SePTConfigError, check_data_file, check_inputs
 from recipe.sept.trainer import report_overlong
 from tests.helpers import REPO, compose_preset
 
@@ -26,27 +26,6 @@ def data_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("data")
     write_arithmetic_sets(out, n_train=8, n_val=4, seed=0)
     return out
-
-
-def test_missing_model_folder(tmp_path):
-    with pytest.raises(SePTConfigError, match=r"actor_rollout_ref.model.path = .*no such folder"):
-        check_model_path(str(tmp_path / "nope"))
-
-
-def test_model_folder_without_config(tmp_path):
-    with pytest.raises(SePTConfigError, match="no readable config.json"):
-        check_model_path(str(tmp_path))
-
-
-def test_unreadable_model_config(tmp_path):
-    (tmp_path / "config.json").write_bytes(b"\x00\xff not json")
-    with pytest.raises(SePTConfigError, match="config.json cannot be read as JSON"):
-        check_model_path(str(tmp_path))
-
-
-def test_hub_ids_are_left_to_the_loader(model_dir):
-    check_model_path("Qwen/Qwen2.5-Math-7B")
-    check_model_path(str(model_dir))
 
 
 def test_missing_data_file(tmp_path):
@@ -83,7 +62,7 @@ def test_cli_fails_fast_naming_the_key(tmp_path):
            f"actor_rollout_ref.model.path={tmp_path / 'missing-model'}"]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
-    assert "sept: bad config: actor_rollout_ref.model.path" in proc.stderr
+    assert "actor_rollout_ref.model.path" in proc.stderr and "no such folder" in proc.stderr
     assert "ray init" not in proc.stdout + proc.stderr
     proc = subprocess.run(cmd[:5] + ["sept.tau_s.start=-0.5"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert "sept.tau_s.start = -0.5: a sampling temperature must be > 0" in proc.stderr

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.launch import launch, make_inputs, train_temperatures
+from smoke.checks import train_temperatures
+from tests.launch import launch, make_inputs
 
 pytestmark = pytest.mark.e2e
 

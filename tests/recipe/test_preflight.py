@@ -309,9 +309,9 @@ def test_rollout_max_model_len_below_prompt_plus_response_is_a_note():
 
 def test_check_before_ray_lists_every_error_at_once(tmp_path):
     """The composed GPU config with the tiny model (context 512) on this GPU-less machine: all problems at once."""
-    from lab.tiny_model import write_tiny_model
-
     import torch
+
+    from lab.tiny_model import write_tiny_model
 
     folder = write_tiny_model(tmp_path / "tiny")
     config = compose_preset("sept_trainer", [f"actor_rollout_ref.model.path={folder}"])

@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,11 +69,17 @@ def test_only_and_extra_overrides():
     assert len(out) == 1 and "method=grpo" in out[0] and "base_model=qwen2.5-7b\t" in out[0]
 
 
-def test_launcher_fails_fast_without_data(tmp_path):
-    """Without prepared data the launch stops at main_sept's input check, before Ray starts."""
-    env = {**os.environ, "ONLY": "table5_qwen2.5-math-7b_sept_dsr_coupled", "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"}
-    proc = subprocess.run(["bash", str(REPO / "scripts/experiments/table5_coupling.sh"),
-                           f"data.train_files={tmp_path / 'missing.parquet'}"],
-                          capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode != 0
-    assert "sept: bad config: data.train_files" in proc.stderr and "no such file" in proc.stderr
+def test_launcher_fails_fast_before_ray(tmp_path):
+    """On this machine the paper run stops at the GPU-stack check; on CPU it stops at the missing data; both before
+    Ray starts."""
+    env = {**os.environ, "ONLY": "table5_qwen2.5-math-7b_sept_dsr_coupled",
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    launcher = str(REPO / "scripts/experiments/table5_coupling.sh")
+    missing = f"data.train_files={tmp_path / 'missing.parquet'}"
+    on_gpu = subprocess.run(["bash", launcher, missing], capture_output=True, text=True, env=env, timeout=300)
+    assert on_gpu.returncode != 0 and "sept: bad config:" in on_gpu.stderr and "ray init" not in on_gpu.stdout
+    assert "torch" in on_gpu.stderr or "GPU" in on_gpu.stderr, on_gpu.stderr[-2000:]
+    on_cpu = subprocess.run(["bash", launcher, missing, "+platform=cpu"], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert on_cpu.returncode != 0 and "ray init" not in on_cpu.stdout
+    assert "sept: bad config: data.train_files" in on_cpu.stderr and "no such file" in on_cpu.stderr

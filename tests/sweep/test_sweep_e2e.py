@@ -84,13 +84,13 @@ def test_regrade_and_report_read_only_stored_files(sweep):
 def test_checkpoint_sweep_evaluates_a_saved_fsdp_checkpoint_and_skips_what_is_stored(sept_run, sweep):
     from eval.store import RunKey, read_generations, write_generations
 
-    run_tmp, _, _ = sept_run
+    inputs, _, _, _ = sept_run
     tmp, _, _ = sweep
     # As after an interrupted sweep: tau = 0 of step 3 is stored already (its content is the base model's).
     _, greedy = read_generations(tmp / "gens" / "tiny/base/question/tau0/n1_seed42/synthetic_arith.jsonl")
     write_generations(tmp / "gens", RunKey("tiny", "step3", "question", 0.0, 1, 42, "synthetic_arith"), greedy)
-    args = ["checkpoints", "--run-dir", str(run_tmp / "checkpoints"), "--steps", "3", "--temps", "0,1"]
-    requests = _sweep(tmp, args, "ckpt", model=run_tmp / "model")
+    args = ["checkpoints", "--run-dir", str(inputs.workdir / "checkpoints"), "--steps", "3", "--temps", "0,1"]
+    requests = _sweep(tmp, args, "ckpt", model=inputs.model)
     # Only tau = 1 was sampled: 4 prompts x n = 2.
     assert requests == [1.0] * 8
     key, records = read_generations(tmp / "gens" / "tiny/step3/question/tau1/n2_seed42/synthetic_arith.jsonl")

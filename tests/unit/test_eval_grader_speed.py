@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from eval import grader
-from tools import bench_grader
 from eval.grader import GraderPool, compute_score, grade_answer, grade_many
+from tools import bench_grader
 
 SCALE = 10.0  # load-proof stage budgets, as in test_eval_grader
 
