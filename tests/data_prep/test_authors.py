@@ -17,16 +17,15 @@ import pytest
 from data_prep.prepare import Options, prepare
 from data_prep.schema import REASONING_PROMPT
 from data_prep.sources import BENCHMARKS, SOURCES
+from tests.helpers import shared_reference
 
-AUTHORS = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "sept-authors-data"
 STYLE_FOLDERS = {"question": "data", "reasoning": "data_user_reasoning"}
 ROWS = {"math500": 500, "aime24": 30, "aime25": 30, "amc23": 40, "minerva": 272, "olympiadbench": 675}
 
-pytestmark = pytest.mark.skipif(not AUTHORS.is_dir(), reason=f"authors' reference data not found at {AUTHORS}")
 
 
 def _authors(name: str, style: str = "question") -> pd.DataFrame:
-    return pd.read_parquet(AUTHORS / STYLE_FOLDERS[style] / "benchmarks" / f"{SOURCES[name].file_name}.parquet")
+    return pd.read_parquet(shared_reference("sept-authors-data") / STYLE_FOLDERS[style] / "benchmarks" / f"{SOURCES[name].file_name}.parquet")
 
 
 def _question(row) -> str:
