@@ -25,8 +25,23 @@ import pandas as pd
 from data_prep.sources import SOURCES
 
 BENCHMARK_ROWS = {"math500": 500, "aime24": 30, "aime25": 30, "amc23": 40, "minerva": 272, "olympiadbench": 675}
-WORDS = ("let", "find", "the", "number", "of", "integers", "such", "that", "sum", "product", "triangle", "circle",
-         "prime", "real", "value")
+WORDS = (
+    "let",
+    "find",
+    "the",
+    "number",
+    "of",
+    "integers",
+    "such",
+    "that",
+    "sum",
+    "product",
+    "triangle",
+    "circle",
+    "prime",
+    "real",
+    "value",
+)
 
 
 def _text(rng: random.Random, chars: int) -> str:
@@ -40,14 +55,24 @@ def _text(rng: random.Random, chars: int) -> str:
 def _benchmark_row(name: str, index: int, rng: random.Random) -> dict:
     question, answer = _text(rng, 300) + f" (#{index})?", str(rng.randint(0, 999))
     shapes = {
-        "math500": {"problem": question, "solution": _text(rng, 600), "answer": answer, "subject": "Algebra",
-                    "level": 3, "unique_id": f"test/algebra/{index}.json"},
+        "math500": {
+            "problem": question,
+            "solution": _text(rng, 600),
+            "answer": answer,
+            "subject": "Algebra",
+            "level": 3,
+            "unique_id": f"test/algebra/{index}.json",
+        },
         "aime24": {"id": index, "problem": question, "solution": f"\\boxed{{{answer}}}", "url": ""},
         "aime25": {"problem": question, "answer": answer, "id": str(index)},
         "amc23": {"id": index, "question": question, "answer": float(answer), "url": ""},
         "minerva": {"question": question, "answer": answer},
-        "olympiadbench": {"id": index, "question": question, "final_answer": [f"${answer}$"],
-                          "solution": [_text(rng, 600)]},
+        "olympiadbench": {
+            "id": index,
+            "question": question,
+            "final_answer": [f"${answer}$"],
+            "solution": [_text(rng, 600)],
+        },
     }
     return shapes[name]
 
@@ -56,8 +81,12 @@ def _otm_row(question: str, rng: random.Random) -> dict:
     domain = "math" if rng.random() < 0.85 else "code"
     thinking = _text(rng, rng.randint(1, 2) * 2000)
     response = f"<think>\n{thinking}\n</think>\nThe answer is $\\boxed{{{rng.randint(0, 99)}}}$."
-    return {"difficulty": rng.randint(1, 10), "source": "synthetic", "domain": domain,
-            "conversations": [{"from": "human", "value": question}, {"from": "gpt", "value": response}]}
+    return {
+        "difficulty": rng.randint(1, 10),
+        "source": "synthetic",
+        "domain": domain,
+        "conversations": [{"from": "human", "value": question}, {"from": "gpt", "value": response}],
+    }
 
 
 def write_inputs(folder: Path, dsr_rows: int, otm_rows: int, seed: int = 0) -> None:
@@ -66,8 +95,10 @@ def write_inputs(folder: Path, dsr_rows: int, otm_rows: int, seed: int = 0) -> N
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in BENCHMARK_ROWS.items():
         pd.DataFrame([_benchmark_row(name, index, rng) for index in range(rows)]).to_parquet(folder / f"{name}.parquet")
-    dsr = [{"problem": _text(rng, 250) + f" [{index}]", "answer": str(rng.randint(0, 999)), "solution": _text(rng, 300)}
-           for index in range(dsr_rows)]
+    dsr = [
+        {"problem": _text(rng, 250) + f" [{index}]", "answer": str(rng.randint(0, 999)), "solution": _text(rng, 300)}
+        for index in range(dsr_rows)
+    ]
     (folder / "dsr.json").write_text(json.dumps(dsr), encoding="utf-8")
     questions = [_text(rng, 300) + f" [{index}]" for index in range(max(1, otm_rows // 16))]
     otm = [_otm_row(questions[index % len(questions)], rng) for index in range(otm_rows)]
@@ -88,11 +119,23 @@ sys.exit(status)
 
 def run(inputs: Path, out: Path) -> tuple[float, float]:
     """Prepare every dataset in every style from ``inputs``; returns (seconds, peak RSS in MiB) of the child."""
-    command = [sys.executable, "-c", _CHILD, "prepare", "--out", str(out), "--local-dir", str(inputs),
-               "--no-hub", "--decontaminate", "report"]
+    command = [
+        sys.executable,
+        "-c",
+        _CHILD,
+        "prepare",
+        "--out",
+        str(out),
+        "--local-dir",
+        str(inputs),
+        "--no-hub",
+        "--decontaminate",
+        "report",
+    ]
     started = time.perf_counter()
-    done = subprocess.run(command, check=True, cwd=Path(__file__).resolve().parents[1], stderr=subprocess.PIPE,
-                          text=True)
+    done = subprocess.run(
+        command, check=True, cwd=Path(__file__).resolve().parents[1], stderr=subprocess.PIPE, text=True
+    )
     seconds = time.perf_counter() - started
     peak_kib = int(done.stderr.split("peak_kib")[-1])
     return seconds, peak_kib / 1024
@@ -113,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         seconds, peak_mib = run(root / "inputs", root / "out")
         manifest = json.loads((root / "out" / "manifest.json").read_text())
     rows = sum(entry["rows"] for entry in manifest["files"])
-    print(f"prepared {len(manifest['files'])} files ({rows} rows, {len(SOURCES)} datasets x "
-          f"{len(manifest['styles'])} styles): {seconds:.1f} s wall, peak RSS {peak_mib:.0f} MiB")
+    print(
+        f"prepared {len(manifest['files'])} files ({rows} rows, {len(SOURCES)} datasets x "
+        f"{len(manifest['styles'])} styles): {seconds:.1f} s wall, peak RSS {peak_mib:.0f} MiB"
+    )
     return 0
 
 

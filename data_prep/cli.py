@@ -30,19 +30,35 @@ def _input(text: str) -> tuple[str, Path]:
 def _add_prepare(commands) -> None:
     parser = commands.add_parser("prepare", help="prepare the benchmarks and training sets (hub or local files)")
     parser.add_argument("--out", type=Path, required=True, help="output folder (e.g. data/prepared)")
-    parser.add_argument("--datasets", type=_names, default=tuple(SOURCES),
-                        help=f"comma list of: {','.join(SOURCES)} (default: all)")
-    parser.add_argument("--styles", type=_names, default=PROMPT_STYLES,
-                        help=f"comma list of: {','.join(PROMPT_STYLES)} (default: all)")
-    parser.add_argument("--input", type=_input, action="append", default=[], metavar="NAME=FILE",
-                        help="local file for one dataset, same columns as the hub dataset (repeatable)")
+    parser.add_argument(
+        "--datasets", type=_names, default=tuple(SOURCES), help=f"comma list of: {','.join(SOURCES)} (default: all)"
+    )
+    parser.add_argument(
+        "--styles", type=_names, default=PROMPT_STYLES, help=f"comma list of: {','.join(PROMPT_STYLES)} (default: all)"
+    )
+    parser.add_argument(
+        "--input",
+        type=_input,
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="local file for one dataset, same columns as the hub dataset (repeatable)",
+    )
     parser.add_argument("--local-dir", type=Path, help="folder of NAME.parquet|jsonl|json|csv files")
-    parser.add_argument("--no-hub", action="store_true",
-                        help="fail instead of downloading a dataset that has no local file")
-    parser.add_argument("--decontaminate", choices=DECONTAMINATION_MODES, default="off",
-                        help="check training questions against the benchmarks: report overlaps, or drop them")
-    parser.add_argument("--normalize-answers", action="store_true",
-                        help="strip $...$ and rewrite e-notation in ground truths (off: keep the paper's answers)")
+    parser.add_argument(
+        "--no-hub", action="store_true", help="fail instead of downloading a dataset that has no local file"
+    )
+    parser.add_argument(
+        "--decontaminate",
+        choices=DECONTAMINATION_MODES,
+        default="off",
+        help="check training questions against the benchmarks: report overlaps, or drop them",
+    )
+    parser.add_argument(
+        "--normalize-answers",
+        action="store_true",
+        help="strip $...$ and rewrite e-notation in ground truths (off: keep the paper's answers)",
+    )
     parser.set_defaults(run=_run_prepare)
 
 
@@ -85,8 +101,9 @@ def _add_sources(commands) -> None:
 def _run_sources(args) -> None:
     for source in SOURCES.values():
         config = f" config={source.config}" if source.config else ""
-        print(f"{source.name:<14}{source.role:<10}{source.hub_id}{config} split={source.split} "
-              f"revision={source.revision}")
+        print(
+            f"{source.name:<14}{source.role:<10}{source.hub_id}{config} split={source.split} revision={source.revision}"
+        )
         print(f"{'':<24}data_source={source.data_source} columns={','.join(source.columns)}")
 
 

@@ -61,9 +61,7 @@ def build_messages(question: str, style: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": REASONING_PROMPT}, {"role": "user", "content": question}]
 
 
-def make_row(
-    *, data_source: str, question: str, answer: str, style: str, index: int, row_id: str, split: str
-) -> dict:
+def make_row(*, data_source: str, question: str, answer: str, style: str, index: int, row_id: str, split: str) -> dict:
     """One verl RL row; the answer is stored exactly as given (no normalisation here)."""
     return {
         "data_source": data_source,

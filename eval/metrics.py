@@ -112,8 +112,10 @@ def paired_differences(
     evaluations of the same problems (``correct_counts`` of two runs: problem index → correct samples). The mean
     is the change of pass@1; ``bootstrap_ci`` of the list is its paired interval over problems."""
     if set(before) != set(after):
-        raise ValueError(f"paired_differences: the two evaluations cover different problems "
-                         f"({len(set(before) ^ set(after))} not in both)")
+        raise ValueError(
+            f"paired_differences: the two evaluations cover different problems "
+            f"({len(set(before) ^ set(after))} not in both)"
+        )
     return [after[q] / n_after - before[q] / n_before for q in sorted(before, key=str)]
 
 

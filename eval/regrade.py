@@ -15,9 +15,9 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from eval.store import GenerationsError, ReadReport, discover, read_generations
 from eval.grader import DEFAULT_BUDGET_SCALE, DEFAULT_TIMEOUT_S, DEFAULT_WORKERS, answer_key, grade_many
 from eval.metrics import AVG_KS, PAPER_KS, ProblemSamples, benchmark_metrics, macro_mean
+from eval.store import GenerationsError, ReadReport, discover, read_generations
 
 MAJ_KS = (8, 32)
 

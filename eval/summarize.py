@@ -31,7 +31,7 @@ def read_metrics(path: Path) -> list[dict]:
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise SystemExit(f"{path}:{n}: not a JSON line ({exc}); is this a verl file-logger metrics file?")
+            raise SystemExit(f"{path}:{n}: not a JSON line ({exc}); is this a verl file-logger metrics file?") from exc
     return rows
 
 

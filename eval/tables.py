@@ -201,7 +201,9 @@ def seed_runs(runs: Sequence[dict], model: str, checkpoint: str, tau: float, sty
     found = [
         r
         for r in runs
-        if r["model"] == model and r["checkpoint"] == checkpoint and style in (None, r["style"])
+        if r["model"] == model
+        and r["checkpoint"] == checkpoint
+        and style in (None, r["style"])
         and abs(r["tau"] - tau) < 1e-9
     ]
     if not found:
@@ -226,9 +228,7 @@ def seed_mean_ci(seeds: Sequence[dict], k: int = 1, n_boot: int = 1000, alpha: f
         if any(set(m["correct_counts"]) != set(per_seed[0]["correct_counts"]) for m in per_seed):
             raise ReportError(f"seeds of {run_label(seeds[0])} answered different {name} problems; compare like runs")
         problems = sorted(per_seed[0]["correct_counts"], key=int)
-        values = np.array(
-            [np.mean([pass_at_k(m["n"], m["correct_counts"][p], k) for m in per_seed]) for p in problems]
-        )
+        values = np.array([np.mean([pass_at_k(m["n"], m["correct_counts"][p], k) for m in per_seed]) for p in problems])
         draws += values[rng.integers(0, values.size, size=(n_boot, values.size))].mean(axis=1)
     low, high = np.quantile(draws / len(names), [alpha / 2, 1 - alpha / 2])
     return float(low), float(high)
@@ -237,8 +237,9 @@ def seed_mean_ci(seeds: Sequence[dict], k: int = 1, n_boot: int = 1000, alpha: f
 def seeds_table(methods: Sequence[tuple[str, Sequence[dict]]], ks: Sequence[int] = MEAN_KS, title: str = "") -> Table:
     """Tables 1/4/5 over seeds: per method the mean over its seeds' runs of mean pass@k and AVG, ΔAVG vs the first
     row, the 95% interval of pass@1 (``seed_mean_ci``) and pass@1 of each seed."""
-    table = Table(["method", "seeds", *(f"pass@{k}" for k in ks), "AVG", "ΔAVG", "pass@1 95% CI", "pass@1 per seed"],
-                  title=title)
+    table = Table(
+        ["method", "seeds", *(f"pass@{k}" for k in ks), "AVG", "ΔAVG", "pass@1 95% CI", "pass@1 per seed"], title=title
+    )
     base_avg = None
     for label, seeds in methods:
         passes = {k: [_pct(run["mean"]["pass"], k) for run in seeds] for k in ks}

@@ -64,10 +64,17 @@ def make_demo(out: Path, overrides: list[str]) -> Demo:
     except (HydraException, OmegaConfBaseException) as exc:
         raise DemoError(f"overrides {overrides} do not compose with configs/{PRESET}.yaml: {exc}") from None
     return Demo(
-        out=out, overrides=[*placed, *overrides], base_model=Path(config.actor_rollout_ref.model.path),
-        data_dir=Path(config.data.train_files).parent, steps=int(config.trainer.total_training_steps),
-        n=int(config.sweep.n), seed=int(config.actor_rollout_ref.rollout.seed), model_name=str(config.sweep.model_name), style=str(config.sweep.style),
-        generations=Path(config.sweep.generations_dir), checkpoints=Path(config.trainer.default_local_dir),
+        out=out,
+        overrides=[*placed, *overrides],
+        base_model=Path(config.actor_rollout_ref.model.path),
+        data_dir=Path(config.data.train_files).parent,
+        steps=int(config.trainer.total_training_steps),
+        n=int(config.sweep.n),
+        seed=int(config.actor_rollout_ref.rollout.seed),
+        model_name=str(config.sweep.model_name),
+        style=str(config.sweep.style),
+        generations=Path(config.sweep.generations_dir),
+        checkpoints=Path(config.trainer.default_local_dir),
     )
 
 
@@ -94,13 +101,16 @@ def progress_line(row: dict, steps: int, started: float) -> str | None:
     data, step = row["data"], row["step"]
     if "sept/tau_s" in data:
         reward = data.get("critic/score/mean")
-        return (f"[demo] step {step:3d}/{steps}  τs {data['sept/tau_s']:.3f}  NLL {data.get('sept/nll', float('nan')):.3f}"
-                + (f"  sample accuracy {reward:.2f}" if reward is not None else "")
-                + f"  {time.time() - started:5.0f} s")
+        return (
+            f"[demo] step {step:3d}/{steps}  τs {data['sept/tau_s']:.3f}  NLL {data.get('sept/nll', float('nan')):.3f}"
+            + (f"  sample accuracy {reward:.2f}" if reward is not None else "")
+            + f"  {time.time() - started:5.0f} s"
+        )
     evaluated = sorted({key.split("/")[1] for key in data if key.startswith("val-sweep/tau")})
     if evaluated:
-        at = ", ".join(f"{t}: pass@1 {data.get(f'val-sweep/{t}/val-passk/mean/pass@1', float('nan')):.3f}"
-                       for t in evaluated)
+        at = ", ".join(
+            f"{t}: pass@1 {data.get(f'val-sweep/{t}/val-passk/mean/pass@1', float('nan')):.3f}" for t in evaluated
+        )
         return f"[demo] evaluation after step {step}: {at}  {time.time() - started:5.0f} s"
     return None
 
@@ -110,15 +120,18 @@ def train_and_evaluate(demo: Demo) -> None:
     from sweep.launch import command
 
     if final_evaluation_stored(demo):
-        print(f"[demo] the evaluation after step {demo.steps} is stored in {demo.generations}: training skipped",
-              flush=True)
+        print(
+            f"[demo] the evaluation after step {demo.steps} is stored in {demo.generations}: training skipped",
+            flush=True,
+        )
         return
     metrics = demo.out / "metrics" / f"{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     metrics.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "VERL_FILE_LOGGER_PATH": str(metrics)}
     log = demo.out / "logs" / "train.log"
-    print(f"[demo] launching SePT for {demo.steps} steps (Ray + vLLM start-up ~1-2 min); full output in {log}",
-          flush=True)
+    print(
+        f"[demo] launching SePT for {demo.steps} steps (Ray + vLLM start-up ~1-2 min); full output in {log}", flush=True
+    )
     started = time.time()
 
     def show(row: dict) -> None:
@@ -128,8 +141,10 @@ def train_and_evaluate(demo: Demo) -> None:
 
     code, seconds = run_logged(command(PRESET, demo.overrides), log, env=env, cwd=REPO, metrics=metrics, on_row=show)
     if code:
-        raise DemoError(f"the launch failed (exit {code}) after {seconds:.0f} s; its output: {log}\n{log_tail(log)}\n"
-                        "What finished is kept (stored evaluations, checkpoints): rerun the same command to continue.")
+        raise DemoError(
+            f"the launch failed (exit {code}) after {seconds:.0f} s; its output: {log}\n{log_tail(log)}\n"
+            "What finished is kept (stored evaluations, checkpoints): rerun the same command to continue."
+        )
     demo.timings.append(("launch (start-up, evaluations, training)", seconds))
 
 
@@ -177,16 +192,23 @@ def measure(runs: list[dict], benchmark: str) -> Outcome:
     low, high = bootstrap_ci(gains)
     base_by_tau = {r["tau"]: r["benchmarks"][benchmark]["pass"]["1"] for r in base}
     return Outcome(
-        before=first["pass"]["1"], after=last["pass"]["1"], gain=sum(gains) / len(gains), low=low, high=high,
+        before=first["pass"]["1"],
+        after=last["pass"]["1"],
+        gain=sum(gains) / len(gains),
+        low=low,
+        high=high,
         curve=[(step_of(r["checkpoint"]), r["benchmarks"][benchmark]["pass"]["1"]) for r in at_1],
-        base_by_tau=base_by_tau, best_tau=max(base_by_tau, key=base_by_tau.get),
+        base_by_tau=base_by_tau,
+        best_tau=max(base_by_tau, key=base_by_tau.get),
     )
 
 
 def summary_line(outcome: Outcome, steps: int, seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
-    return (f"pass@1 at τ=1: {outcome.before:.2f} → {outcome.after:.2f} ({outcome.gain:+.2f}, 95% CI "
-            f"{outcome.low:+.2f}..{outcome.high:+.2f}) in {steps} steps, {minutes} min {secs:02d} s")
+    return (
+        f"pass@1 at τ=1: {outcome.before:.2f} → {outcome.after:.2f} ({outcome.gain:+.2f}, 95% CI "
+        f"{outcome.low:+.2f}..{outcome.high:+.2f}) in {steps} steps, {minutes} min {secs:02d} s"
+    )
 
 
 def plot(outcome: Outcome, path: Path) -> Path:
@@ -198,9 +220,11 @@ def plot(outcome: Outcome, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
     steps, values = zip(*outcome.curve)
     ax.plot(steps, values, marker="o", color="C0", label="SePT: pass@1 at τ = 1")
-    references = [("base model at τ = 1", outcome.base_by_tau.get(1.0), "C1", "--"),
-                  ("base model greedy (τ = 0)", outcome.base_by_tau.get(0.0), "C2", ":"),
-                  (f"base model at its best τ ({outcome.best_tau:g})", outcome.base_by_tau[outcome.best_tau], "C3", "-.")]
+    references = [
+        ("base model at τ = 1", outcome.base_by_tau.get(1.0), "C1", "--"),
+        ("base model greedy (τ = 0)", outcome.base_by_tau.get(0.0), "C2", ":"),
+        (f"base model at its best τ ({outcome.best_tau:g})", outcome.base_by_tau[outcome.best_tau], "C3", "-."),
+    ]
     for label, value, color, style in references:
         if value is not None:
             ax.axhline(value, color=color, linestyle=style, linewidth=1.2, label=f"{label}: {value:.2f}")
@@ -218,17 +242,27 @@ def plot(outcome: Outcome, path: Path) -> Path:
 
 def write_report(demo: Demo, outcome: Outcome, memory: PeakMemory, wall: float) -> Path:
     lines = [
-        "# SePT CPU demo", "",
-        f"**{summary_line(outcome, demo.steps, wall)}**", "",
+        "# SePT CPU demo",
+        "",
+        f"**{summary_line(outcome, demo.steps, wall)}**",
+        "",
         f"Base model `{demo.base_model.name}`; `configs/{PRESET}.yaml`; {demo.n} samples per held-out question at "
-        "τ > 0. The interval is a bootstrap over questions of the paired per-question change.", "",
-        "![pass@1 at τ=1 against step](pass1_vs_step.png)", "",
-        "| base model τ | pass@1 |", "|---|---|",
-        *[f"| {tau:g} | {value:.3f} |" for tau, value in sorted(outcome.base_by_tau.items())], "",
-        "| step | pass@1 at τ = 1 |", "|---|---|",
-        *[f"| {step} | {value:.3f} |" for step, value in outcome.curve], "",
-        "| stage | seconds |", "|---|---|",
-        *[f"| {name} | {seconds:.0f} |" for name, seconds in demo.timings], "",
+        "τ > 0. The interval is a bootstrap over questions of the paired per-question change.",
+        "",
+        "![pass@1 at τ=1 against step](pass1_vs_step.png)",
+        "",
+        "| base model τ | pass@1 |",
+        "|---|---|",
+        *[f"| {tau:g} | {value:.3f} |" for tau, value in sorted(outcome.base_by_tau.items())],
+        "",
+        "| step | pass@1 at τ = 1 |",
+        "|---|---|",
+        *[f"| {step} | {value:.3f} |" for step, value in outcome.curve],
+        "",
+        "| stage | seconds |",
+        "|---|---|",
+        *[f"| {name} | {seconds:.0f} |" for name, seconds in demo.timings],
+        "",
         f"Wall time {wall / 60:.1f} min on {os.cpu_count()} cores; peak used memory {memory.peak:.1f} GB (used before "
         f"it started: {memory.start:.1f} GB; the whole machine).",
     ]

@@ -56,8 +56,14 @@ def follow_metrics(path: Path, on_row: Callable[[dict], None], stop: threading.E
         stop.wait(poll_s)
 
 
-def run_logged(cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None,
-               metrics: Path | None = None, on_row: Callable[[dict], None] | None = None) -> tuple[int, float]:
+def run_logged(
+    cmd: list[str],
+    log: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    metrics: Path | None = None,
+    on_row: Callable[[dict], None] | None = None,
+) -> tuple[int, float]:
     """Run ``cmd`` with its output in ``log``; while it runs, rows of its ``metrics`` file go to ``on_row``.
     Returns (exit code, seconds)."""
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -95,11 +95,19 @@ def make_plan(args: argparse.Namespace) -> Plan:
     if unknown:
         raise ReproError(f"--methods: unknown {unknown}; choose from {sorted(METHODS)}")
     return Plan(
-        out=args.out.resolve(), seeds=args.seeds, methods=args.methods, temps=args.temps, overrides=args.overrides,
-        base_model=Path(config.actor_rollout_ref.model.path), data_dir=Path(config.data.train_files).parent,
+        out=args.out.resolve(),
+        seeds=args.seeds,
+        methods=args.methods,
+        temps=args.temps,
+        overrides=args.overrides,
+        base_model=Path(config.actor_rollout_ref.model.path),
+        data_dir=Path(config.data.train_files).parent,
         val_file=Path(config.data.val_files),
-        steps=int(config.trainer.total_training_steps), n=int(config.sweep.n), style=str(config.sweep.style),
-        greedy_n=int(config.sweep.greedy_n), sweep_seed=int(config.actor_rollout_ref.rollout.seed),
+        steps=int(config.trainer.total_training_steps),
+        n=int(config.sweep.n),
+        style=str(config.sweep.style),
+        greedy_n=int(config.sweep.greedy_n),
+        sweep_seed=int(config.actor_rollout_ref.rollout.seed),
         lr=float(config.actor_rollout_ref.actor.optim.lr),
     )
 
@@ -111,8 +119,10 @@ def run_stage(plan: Plan, name: str, cmd: list[str]) -> None:
     print(f"[cpu_repro] {name}: {' '.join(cmd[1:])}", flush=True)
     code, seconds = run_logged(cmd, log, cwd=REPO)
     if code:
-        raise ReproError(f"{name} failed (exit {code}) after {seconds:.0f} s; its output: {log}\n{log_tail(log)}\n"
-                         f"Finished stages are kept: rerun the same command to continue.")
+        raise ReproError(
+            f"{name} failed (exit {code}) after {seconds:.0f} s; its output: {log}\n{log_tail(log)}\n"
+            f"Finished stages are kept: rerun the same command to continue."
+        )
     plan.timings.append((name, seconds))
     print(f"[cpu_repro] {name}: done in {seconds:.0f} s", flush=True)
 
@@ -143,11 +153,25 @@ def sweep_base(plan: Plan) -> None:
     if all(stored(plan, BASE_NAME, "base", t, plan.greedy_n if t == 0 else plan.n, plan.sweep_seed) for t in temps):
         print(f"[cpu_repro] base sweep: stored for τ {plan.temps}; skipped", flush=True)
         return
-    run_stage(plan, "base_sweep", command(PRESET, [
-        *sweep_overrides(str(plan.base_model), [plan.val_file], plan.out / "generations", temps, plan.n, BASE_NAME,
-                         plan.style),
-        *plan.overrides,
-    ]))
+    run_stage(
+        plan,
+        "base_sweep",
+        command(
+            PRESET,
+            [
+                *sweep_overrides(
+                    str(plan.base_model),
+                    [plan.val_file],
+                    plan.out / "generations",
+                    temps,
+                    plan.n,
+                    BASE_NAME,
+                    plan.style,
+                ),
+                *plan.overrides,
+            ],
+        ),
+    )
 
 
 def seed_overrides(seed: int) -> list[str]:
@@ -163,13 +187,28 @@ def train_online(plan: Plan, method: str, seed: int) -> None:
         return
     # GRPO at SePT's rate: method=grpo's 5e-7 is the paper's rate for 7B models and moves this model nowhere.
     lr = [f"actor_rollout_ref.actor.optim.lr={plan.lr}"] if method == "grpo" else []
-    run_stage(plan, name, command(PRESET, [
-        ADD_SWEEP, *METHODS[method].overrides, *lr, *seed_overrides(seed),
-        "sweep.temperatures=[1.0]", f"sweep.n={plan.n}", f"sweep.style={plan.style}",
-        f"sweep.model_name={method}", f"sweep.generations_dir={plan.out / 'generations'}",
-        f"trainer.experiment_name={name}", f"trainer.default_local_dir={plan.out / 'runs' / name / 'checkpoints'}",
-        "trainer.resume_mode=disable", *plan.overrides,
-    ]))
+    run_stage(
+        plan,
+        name,
+        command(
+            PRESET,
+            [
+                ADD_SWEEP,
+                *METHODS[method].overrides,
+                *lr,
+                *seed_overrides(seed),
+                "sweep.temperatures=[1.0]",
+                f"sweep.n={plan.n}",
+                f"sweep.style={plan.style}",
+                f"sweep.model_name={method}",
+                f"sweep.generations_dir={plan.out / 'generations'}",
+                f"trainer.experiment_name={name}",
+                f"trainer.default_local_dir={plan.out / 'runs' / name / 'checkpoints'}",
+                "trainer.resume_mode=disable",
+                *plan.overrides,
+            ],
+        ),
+    )
 
 
 def train_offline(plan: Plan, seed: int) -> None:
@@ -179,24 +218,52 @@ def train_offline(plan: Plan, seed: int) -> None:
         print(f"[cpu_repro] {name}: evaluated already; skipped", flush=True)
         return
     checkpoints = plan.out / "runs" / name / "checkpoints"
-    run_stage(plan, name, py(
-        "offline.main_offline", "--config-name", OFFLINE_PRESET, *seed_overrides(seed),
-        f"trainer.experiment_name={name}", f"trainer.default_local_dir={checkpoints}", *plan.overrides,
-    ))
+    run_stage(
+        plan,
+        name,
+        py(
+            "offline.main_offline",
+            "--config-name",
+            OFFLINE_PRESET,
+            *seed_overrides(seed),
+            f"trainer.experiment_name={name}",
+            f"trainer.default_local_dir={checkpoints}",
+            *plan.overrides,
+        ),
+    )
     final = checkpoints / f"global_step_{checkpoint_steps(checkpoints)[-1]}" / "huggingface"
-    run_stage(plan, f"{name}-eval", command(PRESET, [
-        *sweep_overrides(str(final), [plan.val_file], plan.out / "generations", [1.0], plan.n, "offline", plan.style,
-                         checkpoint=f"step{plan.steps}"),
-        *plan.overrides, f"actor_rollout_ref.rollout.seed={seed}",
-    ]))
+    run_stage(
+        plan,
+        f"{name}-eval",
+        command(
+            PRESET,
+            [
+                *sweep_overrides(
+                    str(final),
+                    [plan.val_file],
+                    plan.out / "generations",
+                    [1.0],
+                    plan.n,
+                    "offline",
+                    plan.style,
+                    checkpoint=f"step{plan.steps}",
+                ),
+                *plan.overrides,
+                f"actor_rollout_ref.rollout.seed={seed}",
+            ],
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- report
 
 # (file name, title, rows as (label, method key)); "base@1" is the base model at τ = 1.
 TABLES = (
-    ("table1_main", "Table 1 shape: SePT and the baselines", (("Base model (τ=1)", "base@1"), ("SePT", "sept"),
-                                                              ("GRPO", "grpo"), ("EM-FT", "emft"))),
+    (
+        "table1_main",
+        "Table 1 shape: SePT and the baselines",
+        (("Base model (τ=1)", "base@1"), ("SePT", "sept"), ("GRPO", "grpo"), ("EM-FT", "emft")),
+    ),
     ("table4_offline", "Table 4 shape: online vs offline", (("SePT (Offline)", "offline"), ("SePT", "sept"))),
     ("table5_coupling", "Table 5 shape: coupled vs decoupled τ", (("Coupling", "coupled"), ("Decoupling", "sept"))),
 )
@@ -227,10 +294,13 @@ def sweep_table(runs: list[dict]) -> Table:
     from eval.tables import Table
 
     table = Table(["τ", "n", "pass@1", "pass@8", "pass@32", "AVG"], title="Base model: pass@k (%) vs sampling τ")
-    for run in sorted((r for r in runs if r["model"] == BASE_NAME and r["checkpoint"] == "base"), key=lambda r: r["tau"]):
+    for run in sorted(
+        (r for r in runs if r["model"] == BASE_NAME and r["checkpoint"] == "base"), key=lambda r: r["tau"]
+    ):
         passes = run["mean"]["pass"]
-        table.rows.append([f"{run['tau']:g}", run["n"], *(100 * passes[k] for k in ("1", "8", "32")),
-                           100 * run["mean"]["avg"]])
+        table.rows.append(
+            [f"{run['tau']:g}", run["n"], *(100 * passes[k] for k in ("1", "8", "32")), 100 * run["mean"]["avg"]]
+        )
     return table
 
 
@@ -260,11 +330,18 @@ def write_report(plan: Plan, memory: PeakMemory, wall: float) -> Path:
 
 
 def cost_section(plan: Plan, memory: PeakMemory, wall: float) -> str:
-    lines = ["**Cost of this invocation** (stages skipped as already done are not listed)", "",
-             "| stage | seconds |", "|---|---|"]
+    lines = [
+        "**Cost of this invocation** (stages skipped as already done are not listed)",
+        "",
+        "| stage | seconds |",
+        "|---|---|",
+    ]
     lines += [f"| {name} | {seconds:.0f} |" for name, seconds in plan.timings]
-    lines += ["", f"Wall time {wall / 60:.1f} min on {os.cpu_count()} cores; peak used memory {memory.peak:.1f} GB "
-                  f"(used before it started: {memory.start:.1f} GB; the whole machine, other jobs included)."]
+    lines += [
+        "",
+        f"Wall time {wall / 60:.1f} min on {os.cpu_count()} cores; peak used memory {memory.peak:.1f} GB "
+        f"(used before it started: {memory.start:.1f} GB; the whole machine, other jobs included).",
+    ]
     return "\n".join(lines)
 
 
@@ -277,8 +354,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", default="0,1", help="comma-separated training seeds (default: 0,1)")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {list(METHODS)}")
     parser.add_argument("--temps", default="0:1.6:0.2", help="base-model sweep grid, start:stop:step or a,b,c")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every launch, e.g. "
-                        "trainer.total_training_steps=24 (the model, data and steps are read from them too)")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        help="Hydra overrides for every launch, e.g. "
+        "trainer.total_training_steps=24 (the model, data and steps are read from them too)",
+    )
     # Intermixed: Hydra overrides may follow the options (plain parse_args rejects positionals after them).
     args = parser.parse_intermixed_args(argv)
     try:

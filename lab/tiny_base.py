@@ -86,8 +86,17 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 <= self.noise < 1:
             raise ValueError(f"noise must be in [0, 1) (a fraction of training targets), got {self.noise}")
-        positive = ("n_val", "n_train", "product_repeats", "steps", "batch_size", "warmup_steps", "threads",
-                    "eval_samples", "max_new_tokens")
+        positive = (
+            "n_val",
+            "n_train",
+            "product_repeats",
+            "steps",
+            "batch_size",
+            "warmup_steps",
+            "threads",
+            "eval_samples",
+            "max_new_tokens",
+        )
         bad = [f"{name}={getattr(self, name)}" for name in positive if getattr(self, name) < 1]
         if bad:
             raise ValueError(f"these settings must be at least 1: {', '.join(bad)}")
@@ -268,9 +277,7 @@ def train(
     model: Qwen2ForCausalLM, batches: Batches, settings: Settings, max_seconds: float, log_every: int = 100
 ) -> dict:
     """Run ``settings.steps`` AdamW steps (fewer if ``max_seconds`` runs out); returns a training summary."""
-    optim = torch.optim.AdamW(
-        model.parameters(), lr=settings.lr, betas=(0.9, 0.98), weight_decay=settings.weight_decay
-    )
+    optim = torch.optim.AdamW(model.parameters(), lr=settings.lr, betas=(0.9, 0.98), weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda step: lr_factor(step, settings))
     model.train()
     start, cpu_start, window, losses = time.monotonic(), time.process_time(), [], []
@@ -287,17 +294,27 @@ def train(
         window.append(loss.item())
         if step % log_every == 0 or step == settings.steps:
             losses.append((step, sum(window) / len(window)))
-            print(f"step {step:5d}/{settings.steps}  loss {losses[-1][1]:.4f}  {time.monotonic() - start:6.1f} s",
-                  flush=True)
+            print(
+                f"step {step:5d}/{settings.steps}  loss {losses[-1][1]:.4f}  {time.monotonic() - start:6.1f} s",
+                flush=True,
+            )
             window = []
         if step < settings.steps and time.monotonic() - start > max_seconds:
-            print(f"WARNING: time cap of {max_seconds:.0f} s reached after {step} of {settings.steps} steps; "
-                  "the weights differ from a full run with this seed", file=sys.stderr, flush=True)
+            print(
+                f"WARNING: time cap of {max_seconds:.0f} s reached after {step} of {settings.steps} steps; "
+                "the weights differ from a full run with this seed",
+                file=sys.stderr,
+                flush=True,
+            )
             break
     model.eval()
-    return {"steps_done": step, "train_seconds": round(time.monotonic() - start, 1),
-            "train_cpu_seconds": round(time.process_time() - cpu_start, 1), "loss_curve": losses,
-            "noise_fraction_seen": round(batches.noisy_seen / max(1, batches.seen), 4)}
+    return {
+        "steps_done": step,
+        "train_seconds": round(time.monotonic() - start, 1),
+        "train_cpu_seconds": round(time.process_time() - cpu_start, 1),
+        "loss_curve": losses,
+        "noise_fraction_seen": round(batches.noisy_seen / max(1, batches.seen), 4),
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -306,7 +323,11 @@ def train(
 
 @torch.no_grad()
 def sample_answers(
-    model: Qwen2ForCausalLM, tok: PreTrainedTokenizerBase, prompts: list[str], temperature: float, n: int,
+    model: Qwen2ForCausalLM,
+    tok: PreTrainedTokenizerBase,
+    prompts: list[str],
+    temperature: float,
+    n: int,
     max_new_tokens: int,
 ) -> list[list[str]]:
     """``n`` completions per prompt with HF ``generate`` (greedy when temperature is 0), pure sampling otherwise
@@ -344,8 +365,14 @@ def accuracy_table(
         scores = [[compute_score(DATA_SOURCE, a, t)["score"] for a in group] for group, t in zip(answers, truths)]
         per_q = [sum(s) / len(s) for s in scores]
         by_op = {op: _mean([p for p, o in zip(per_q, ops) if o == op]) for op in sorted(set(ops))}
-        table.append({"temperature": temperature, "samples_per_question": len(scores[0]),
-                      "accuracy": _mean(per_q), "by_operation": by_op})
+        table.append(
+            {
+                "temperature": temperature,
+                "samples_per_question": len(scores[0]),
+                "accuracy": _mean(per_q),
+                "by_operation": by_op,
+            }
+        )
     return table
 
 
@@ -359,8 +386,9 @@ def format_table(table: list[dict]) -> str:
     lines = ["| τ | samples/q | accuracy | " + " | ".join(ops) + " |", "|---" * (3 + len(ops)) + "|"]
     for r in table:
         cells = [f"{r['by_operation'][op]:.3f}" for op in ops]
-        lines.append(f"| {r['temperature']} | {r['samples_per_question']} | {r['accuracy']:.3f} | "
-                     + " | ".join(cells) + " |")
+        lines.append(
+            f"| {r['temperature']} | {r['samples_per_question']} | {r['accuracy']:.3f} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -376,17 +404,26 @@ def build_base_model(out: str | Path, settings: Settings, max_minutes: float = 8
     train_rows, val_rows = split_rows(settings)
     model = build_model(len(tok), tok.eos_token_id, tok.pad_token_id, settings.seed)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"{n_params / 1e6:.2f} M parameters; {len(train_rows)} train / {len(val_rows)} val questions; "
-          f"noise {settings.noise:.0%}", flush=True)
+    print(
+        f"{n_params / 1e6:.2f} M parameters; {len(train_rows)} train / {len(val_rows)} val questions; "
+        f"noise {settings.noise:.0%}",
+        flush=True,
+    )
     summary = train(model, Batches(tok, train_rows, settings), settings, max_minutes * 60)
     table = accuracy_table(model, tok, val_rows, settings)
     print(format_table(table), flush=True)
-    record = {"settings": asdict(settings), "parameters": n_params, "prompt_style": PROMPT_STYLE,
-              "train_rows": len(train_rows), "val_rows": len(val_rows),
-              "example_target": target_text(train_rows[0]["prompt"][-1]["content"], tok.eos_token),
-              **summary, "accuracy": table,
-              "wall_seconds": round(time.monotonic() - wall, 1),
-              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    record = {
+        "settings": asdict(settings),
+        "parameters": n_params,
+        "prompt_style": PROMPT_STYLE,
+        "train_rows": len(train_rows),
+        "val_rows": len(val_rows),
+        "example_target": target_text(train_rows[0]["prompt"][-1]["content"], tok.eos_token),
+        **summary,
+        "accuracy": table,
+        "wall_seconds": round(time.monotonic() - wall, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
     save(model, tok, out, record)
     return record
 
@@ -406,8 +443,12 @@ def save(model: Qwen2ForCausalLM, tok: PreTrainedTokenizerBase, out: str | Path,
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder to write the model into")
-    parser.add_argument("--max-minutes", type=float, default=8.0,
-                        help="stop training early past this many minutes (the run is then not reproducible)")
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=8.0,
+        help="stop training early past this many minutes (the run is then not reproducible)",
+    )
     for field, default in asdict(Settings()).items():
         parser.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default)
     args = parser.parse_args(argv)

@@ -33,7 +33,12 @@ def build_tokenizer() -> Qwen2Tokenizer:
     """Byte-level BPE without merges (one token per byte); ChatML special tokens; EOS = <|im_end|>."""
     vocab = {tok: i for i, tok in enumerate(SPECIAL_TOKENS + list(bytes_to_unicode().values()))}
     tok = Qwen2Tokenizer(
-        vocab=vocab, merges=[], unk_token=None, bos_token=None, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        vocab=vocab,
+        merges=[],
+        unk_token=None,
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
         additional_special_tokens=SPECIAL_TOKENS[1:],
     )
     tok.chat_template = CHAT_TEMPLATE

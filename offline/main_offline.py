@@ -50,9 +50,6 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from recipe.sept.config import SePTConfigError, parse_sept_config
-from recipe.sept.losses import SEPT_NLL_LOSS
-from recipe.sept.main_sept import CONFIG_DIR, enter_process_env, prepare_config
 from offline.answer_set import (
     MESSAGES_KEY,
     SET_FILE,
@@ -68,6 +65,9 @@ from offline.answer_set import (
     source_fingerprints,
     write_set,
 )
+from recipe.sept.config import SePTConfigError, parse_sept_config
+from recipe.sept.losses import SEPT_NLL_LOSS
+from recipe.sept.main_sept import CONFIG_DIR, enter_process_env, prepare_config
 
 SET_DIR = "generated"
 SFT_CONFIG_NAME = "sft_trainer"
@@ -86,25 +86,37 @@ def check_offline_settings(config: DictConfig) -> None:
     sept = parse_sept_config(config)
     actor = config.actor_rollout_ref.actor
     if actor.policy_loss.loss_mode != SEPT_NLL_LOSS:
-        _fail("actor_rollout_ref.actor.policy_loss.loss_mode", actor.policy_loss.loss_mode,
-              f"offline SePT is SFT on the answers, the offline form of {SEPT_NLL_LOSS!r} only (use method=sept)")
+        _fail(
+            "actor_rollout_ref.actor.policy_loss.loss_mode",
+            actor.policy_loss.loss_mode,
+            f"offline SePT is SFT on the answers, the offline form of {SEPT_NLL_LOSS!r} only (use method=sept)",
+        )
     if sept.tau_s.schedule != "constant":
-        _fail("sept.tau_s.schedule", sept.tau_s.schedule,
-              "offline SePT samples once, at sept.tau_s.start: set constant")
+        _fail(
+            "sept.tau_s.schedule", sept.tau_s.schedule, "offline SePT samples once, at sept.tau_s.start: set constant"
+        )
     if sept.tau_t != 1.0 or sept.tau_t_mode != "fixed":
-        _fail("sept.tau_t", (sept.tau_t, sept.tau_t_mode),
-              "verl's SFT trainer computes the loss at temperature 1 only: use sept.tau_t=1.0 sept.tau_t_mode=fixed")
+        _fail(
+            "sept.tau_t",
+            (sept.tau_t, sept.tau_t_mode),
+            "verl's SFT trainer computes the loss at temperature 1 only: use sept.tau_t=1.0 sept.tau_t_mode=fixed",
+        )
     if actor.ppo_epochs != 1:
         _fail("actor_rollout_ref.actor.ppo_epochs", actor.ppo_epochs, "offline update counts assume 1 (SePT's value)")
     if config.data.train_batch_size % actor.ppo_mini_batch_size:
-        _fail("actor_rollout_ref.actor.ppo_mini_batch_size", actor.ppo_mini_batch_size,
-              f"must divide data.train_batch_size={config.data.train_batch_size}")
+        _fail(
+            "actor_rollout_ref.actor.ppo_mini_batch_size",
+            actor.ppo_mini_batch_size,
+            f"must divide data.train_batch_size={config.data.train_batch_size}",
+        )
     if config.trainer.nnodes != 1:
         _fail("trainer.nnodes", config.trainer.nnodes, "offline SePT runs on one node (torchrun --standalone)")
     if config.trainer.n_gpus_per_node % config.actor_rollout_ref.rollout.tensor_model_parallel_size:
-        _fail("actor_rollout_ref.rollout.tensor_model_parallel_size",
-              config.actor_rollout_ref.rollout.tensor_model_parallel_size,
-              f"must divide trainer.n_gpus_per_node={config.trainer.n_gpus_per_node}")
+        _fail(
+            "actor_rollout_ref.rollout.tensor_model_parallel_size",
+            config.actor_rollout_ref.rollout.tensor_model_parallel_size,
+            f"must divide trainer.n_gpus_per_node={config.trainer.n_gpus_per_node}",
+        )
 
 
 def _fail(key: str, value, why: str) -> None:
@@ -134,7 +146,8 @@ class Tokenization:
         self.kwargs = dict(config.data.get("apply_chat_template_kwargs") or {})
         model_type = getattr(self.model.hf_config, "model_type", None)
         self.builder = create_continuous_token_builder(
-            self.tokenizer, hf_model_type=model_type if isinstance(model_type, str) else None,
+            self.tokenizer,
+            hf_model_type=model_type if isinstance(model_type, str) else None,
             chat_template_kwargs=self.kwargs,
         )
 
@@ -280,20 +293,30 @@ def choose_prompts(config: DictConfig, tok: Tokenization) -> tuple[list[Prompt],
     rows = read_source_rows(train_files(config))
     keep = sample_rows(len(rows), int(data.get("train_max_samples", -1)), bool(data.shuffle), data.seed)
     prompts, dropped = select_prompts(
-        rows, tok.encode, config.actor_rollout_ref.rollout.prompt_length, bool(data.filter_overlong_prompts),
-        keep=keep, prompt_key=data.prompt_key,
+        rows,
+        tok.encode,
+        config.actor_rollout_ref.rollout.prompt_length,
+        bool(data.filter_overlong_prompts),
+        keep=keep,
+        prompt_key=data.prompt_key,
     )
     if not prompts:
-        raise OfflineSetError(f"no prompt of {train_files(config)} fits in data.max_prompt_length="
-                              f"{config.actor_rollout_ref.rollout.prompt_length} tokens: raise it or check the data")
+        raise OfflineSetError(
+            f"no prompt of {train_files(config)} fits in data.max_prompt_length="
+            f"{config.actor_rollout_ref.rollout.prompt_length} tokens: raise it or check the data"
+        )
     return prompts, dropped
 
 
-def make_set(config: DictConfig, tok: Tokenization, prompts: list[Prompt], dropped: int, set_dir: Path,
-             request: dict) -> dict:
+def make_set(
+    config: DictConfig, tok: Tokenization, prompts: list[Prompt], dropped: int, set_dir: Path, request: dict
+) -> dict:
     """Generate the answers and write the set with its manifest."""
-    print(f"offline: generating {len(prompts)} prompts x G={request['n']} at tau_s={request['tau_s']} "
-          f"({dropped} prompts over {request['max_prompt_length']} tokens dropped)", flush=True)
+    print(
+        f"offline: generating {len(prompts)} prompts x G={request['n']} at tau_s={request['tau_s']} "
+        f"({dropped} prompts over {request['max_prompt_length']} tokens dropped)",
+        flush=True,
+    )
     start = time.time()
     samples = generate(config, tok, [p.prompt_ids for p in prompts])
     seconds = time.time() - start
@@ -301,8 +324,12 @@ def make_set(config: DictConfig, tok: Tokenization, prompts: list[Prompt], dropp
     extra = {
         "prompts": len(prompts),
         "prompts_dropped_overlong": dropped,
-        "generator": {"engine": "vllm.LLM", "vllm": version("vllm"), "replicas": len(replica_devices(config)),
-                      "seconds": round(seconds, 2)},
+        "generator": {
+            "engine": "vllm.LLM",
+            "vllm": version("vllm"),
+            "replicas": len(replica_devices(config)),
+            "seconds": round(seconds, 2),
+        },
     }
     return write_set(set_dir, set_rows, request, extra)
 
@@ -314,8 +341,11 @@ def update_plan(config: DictConfig, prompts: int) -> dict:
     """SFT batch and update count equal to the online run's optimizer updates (module docstring, "Updates")."""
     data, actor, trainer = config.data, config.actor_rollout_ref.actor, config.trainer
     if prompts < data.train_batch_size:
-        _fail("data.train_batch_size", data.train_batch_size,
-              f"more than the {prompts} prompts kept: the online run would make no step; lower it or add prompts")
+        _fail(
+            "data.train_batch_size",
+            data.train_batch_size,
+            f"more than the {prompts} prompts kept: the online run would make no step; lower it or add prompts",
+        )
     per_step = data.train_batch_size // actor.ppo_mini_batch_size
     online_steps = trainer.total_training_steps or (prompts // data.train_batch_size) * trainer.total_epochs
     updates = online_steps * per_step
@@ -389,10 +419,14 @@ def sft_config(config: DictConfig, set_file: Path, manifest: dict) -> DictConfig
     settings = {
         "model": _plain(config.actor_rollout_ref.model),
         "engine": {**_plain(actor.fsdp_config), "strategy": actor.strategy},
-        "optim": {**_plain(actor.optim),
-                  "lr_warmup_steps": _per_update(actor.optim.lr_warmup_steps, plan["updates_per_step"])},
-        "checkpoint": {"save_contents": _plain(actor.checkpoint.save_contents),
-                       "load_contents": _plain(actor.checkpoint.load_contents)},
+        "optim": {
+            **_plain(actor.optim),
+            "lr_warmup_steps": _per_update(actor.optim.lr_warmup_steps, plan["updates_per_step"]),
+        },
+        "checkpoint": {
+            "save_contents": _plain(actor.checkpoint.save_contents),
+            "load_contents": _plain(actor.checkpoint.load_contents),
+        },
         "data": _sft_data(config, set_file, manifest, plan),
         "trainer": _sft_trainer(config, plan),
     }
@@ -431,14 +465,24 @@ def sft_env(cpu: bool) -> dict[str, str]:
 def launch_sft(sft_path: Path, nproc: int, env: dict[str, str]) -> None:
     """verl's SFT trainer, unmodified, under torchrun."""
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1", f"--nproc_per_node={nproc}",
-        "-m", "verl.trainer.sft_trainer", f"--config-path={sft_path.parent}", f"--config-name={sft_path.stem}",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nnodes=1",
+        f"--nproc_per_node={nproc}",
+        "-m",
+        "verl.trainer.sft_trainer",
+        f"--config-path={sft_path.parent}",
+        f"--config-name={sft_path.stem}",
         f"hydra.run.dir={sft_path.parent / 'sft_hydra'}",
     ]
     proc = subprocess.run(cmd, env=env)
     if proc.returncode:
-        raise SystemExit(f"sept offline: verl's SFT trainer failed (exit {proc.returncode}); its output is above, "
-                         f"its config is {sft_path}")
+        raise SystemExit(
+            f"sept offline: verl's SFT trainer failed (exit {proc.returncode}); its output is above, "
+            f"its config is {sft_path}"
+        )
 
 
 # ---------------------------------------------------------------- the command
@@ -455,32 +499,44 @@ def run(config: DictConfig) -> None:
         # Anything the SFT stage would refuse fails now, not after the generation.
         validate_sft_config(sft_config(config, set_dir / SET_FILE, {"prompts": len(prompts), "max_sft_tokens": 1}))
         manifest = make_set(config, tok, prompts, dropped, set_dir, request)
-        print(f"offline: wrote {manifest['rows']} rows to {set_dir} in {manifest['generator']['seconds']} s "
-              f"(finish reasons {manifest['finish_reasons']}, token-exact {manifest['token_exact_rows']})", flush=True)
+        print(
+            f"offline: wrote {manifest['rows']} rows to {set_dir} in {manifest['generator']['seconds']} s "
+            f"(finish reasons {manifest['finish_reasons']}, token-exact {manifest['token_exact_rows']})",
+            flush=True,
+        )
     else:
-        print(f"offline: reusing the generated set in {set_dir} ({manifest['rows']} rows, {manifest['created']})",
-              flush=True)
+        print(
+            f"offline: reusing the generated set in {set_dir} ({manifest['rows']} rows, {manifest['created']})",
+            flush=True,
+        )
     sft = sft_config(config, set_dir / manifest["file"], manifest)
     validate_sft_config(sft)
     sft_path = folder / f"{SFT_CONFIG_NAME}.yaml"
     OmegaConf.save(sft, sft_path)
     total, done = sft.trainer.total_training_steps, trained_updates(sft.trainer.default_local_dir)
-    print(f"offline: SFT of {sft.data.train_batch_size} rows per update, {total} updates "
-          f"({update_plan(config, manifest['prompts'])['updates_per_step']} per online step), {done} already saved",
-          flush=True)
+    print(
+        f"offline: SFT of {sft.data.train_batch_size} rows per update, {total} updates "
+        f"({update_plan(config, manifest['prompts'])['updates_per_step']} per online step), {done} already saved",
+        flush=True,
+    )
     if done >= total and sft.trainer.resume_mode != "disable":
         print(f"offline: nothing to train; checkpoints in {sft.trainer.default_local_dir}", flush=True)
         return
     start = time.time()
     launch_sft(sft_path, config.trainer.n_gpus_per_node, sft_env(config.trainer.device == "cpu"))
-    print(f"offline: SFT finished in {time.time() - start:.1f} s; checkpoints in {sft.trainer.default_local_dir}",
-          flush=True)
+    print(
+        f"offline: SFT finished in {time.time() - start:.1f} s; checkpoints in {sft.trainer.default_local_dir}",
+        flush=True,
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m offline.main_offline", description=__doc__.splitlines()[0])
-    parser.add_argument("--config-name", required=True,
-                        help="a preset in configs/, e.g. offline_sept_cpu or offline_sept_qwen2.5_math_7b_dsr")
+    parser.add_argument(
+        "--config-name",
+        required=True,
+        help="a preset in configs/, e.g. offline_sept_cpu or offline_sept_qwen2.5_math_7b_dsr",
+    )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides key=value, as for main_sept")
     return parser.parse_args(argv)
 

@@ -64,8 +64,9 @@ def _missing(train: dict[int, dict], steps, keys) -> str | None:
     return f"metric(s) missing: {gaps}" if gaps else None
 
 
-def tau_s_reached_vllm(records: list[dict], train: dict[int, dict], expected: dict[int, float],
-                       requests_per_step: int, tau_t: float = 1.0) -> CheckResult:
+def tau_s_reached_vllm(
+    records: list[dict], train: dict[int, dict], expected: dict[int, float], requests_per_step: int, tau_t: float = 1.0
+) -> CheckResult:
     """Every training request of step k reached vLLM at ``expected[k]``, and the trainer logged τs = expected[k]
     and τt = ``tau_t``."""
     name = "tau_s reached vLLM"
@@ -73,23 +74,37 @@ def tau_s_reached_vllm(records: list[dict], train: dict[int, dict], expected: di
     want = [round(expected[s], 6) for s in steps for _ in range(requests_per_step)]
     got = train_temperatures(records)
     if got != want:
-        return CheckResult(name, False, f"vLLM received {_runs(got)}; expected {_runs(want)} (steps {steps}, "
-                           f"{requests_per_step} requests each)")
+        return CheckResult(
+            name,
+            False,
+            f"vLLM received {_runs(got)}; expected {_runs(want)} (steps {steps}, {requests_per_step} requests each)",
+        )
     why = _missing(train, steps, (TAU_S, TAU_T))
     if why:
         return CheckResult(name, False, why)
-    wrong = [(s, train[s][TAU_S], train[s][TAU_T]) for s in steps
-             if not (math.isclose(train[s][TAU_S], expected[s], abs_tol=1e-6)
-                     and math.isclose(train[s][TAU_T], tau_t, abs_tol=1e-6))]
+    wrong = [
+        (s, train[s][TAU_S], train[s][TAU_T])
+        for s in steps
+        if not (
+            math.isclose(train[s][TAU_S], expected[s], abs_tol=1e-6)
+            and math.isclose(train[s][TAU_T], tau_t, abs_tol=1e-6)
+        )
+    ]
     if wrong:
-        return CheckResult(name, False, f"logged (step, tau_s, tau_t) {wrong}; expected tau_s {expected}, "
-                           f"tau_t {tau_t:g}")
-    return CheckResult(name, True, f"vLLM received {_runs(got)} (steps {steps[0]}-{steps[-1]}); "
-                       f"sept/tau_s and sept/tau_t = {tau_t:g} logged the same")
+        return CheckResult(
+            name, False, f"logged (step, tau_s, tau_t) {wrong}; expected tau_s {expected}, tau_t {tau_t:g}"
+        )
+    return CheckResult(
+        name,
+        True,
+        f"vLLM received {_runs(got)} (steps {steps[0]}-{steps[-1]}); "
+        f"sept/tau_s and sept/tau_t = {tau_t:g} logged the same",
+    )
 
 
-def nll_matches_vllm(train: dict[int, dict], step: int, rel: float, name: str = "NLL at tau_s = tau_t equals vLLM's"
-                     ) -> CheckResult:
+def nll_matches_vllm(
+    train: dict[int, dict], step: int, rel: float, name: str = "NLL at tau_s = tau_t equals vLLM's"
+) -> CheckResult:
     """|nll - rollout_nll| <= rel * rollout_nll at a step sampled at τs = τt."""
     why = _missing(train, [step], (NLL, ROLLOUT_NLL))
     if why:
@@ -97,8 +112,12 @@ def nll_matches_vllm(train: dict[int, dict], step: int, rel: float, name: str = 
     nll, rollout = train[step][NLL], train[step][ROLLOUT_NLL]
     diff = abs(nll - rollout) / abs(rollout) if rollout else math.inf
     verdict = "<=" if diff <= rel else ">"
-    return CheckResult(name, diff <= rel, f"step {step}: sept/nll {nll:.4f} vs sept/rollout_nll {rollout:.4f}, "
-                       f"relative difference {diff:.2%} {verdict} {rel:.0%}")
+    return CheckResult(
+        name,
+        diff <= rel,
+        f"step {step}: sept/nll {nll:.4f} vs sept/rollout_nll {rollout:.4f}, "
+        f"relative difference {diff:.2%} {verdict} {rel:.0%}",
+    )
 
 
 def sharper_sampler_has_lower_nll(train: dict[int, dict], step: int, margin: float) -> CheckResult:
@@ -109,8 +128,11 @@ def sharper_sampler_has_lower_nll(train: dict[int, dict], step: int, margin: flo
         return CheckResult(name, False, why)
     nll, rollout = train[step][NLL], train[step][ROLLOUT_NLL]
     ok = rollout < nll - margin
-    return CheckResult(name, ok, f"step {step}: sept/rollout_nll {rollout:.4f} {'<' if ok else 'not <'} "
-                       f"sept/nll {nll:.4f} - {margin:g}")
+    return CheckResult(
+        name,
+        ok,
+        f"step {step}: sept/rollout_nll {rollout:.4f} {'<' if ok else 'not <'} sept/nll {nll:.4f} - {margin:g}",
+    )
 
 
 def entropy_positive(train: dict[int, dict], steps: list[int]) -> CheckResult:
@@ -131,8 +153,11 @@ def validation_pass_at_1(rows: list[dict], step: int = 0) -> CheckResult:
     if not found:
         return CheckResult(name, False, f"no validation metrics (val-passk/*) logged at step {step}")
     data = found[0]
-    sources = sorted(k.split("/")[1] for k in data if k.startswith("val-passk/") and k.endswith("/pass@1")
-                     and k.split("/")[1] != "mean")
+    sources = sorted(
+        k.split("/")[1]
+        for k in data
+        if k.startswith("val-passk/") and k.endswith("/pass@1") and k.split("/")[1] != "mean"
+    )
     if not sources:
         return CheckResult(name, False, f"no val-passk/<source>/pass@1 at step {step}")
     parts, ok = [], True
@@ -148,8 +173,11 @@ def checkpoint_written(ckpt_root: Path, step: int) -> CheckResult:
     """verl's checkpoint layout at ``step``: actor shards, dataloader state, and the HF export."""
     name = f"checkpoint written (step {step})"
     folder = Path(ckpt_root) / f"global_step_{step}"
-    need = {"actor/": folder / "actor", "data.pt": folder / "data.pt", "actor/huggingface/": folder / "actor" /
-            "huggingface"}
+    need = {
+        "actor/": folder / "actor",
+        "data.pt": folder / "data.pt",
+        "actor/huggingface/": folder / "actor" / "huggingface",
+    }
     absent = [label for label, path in need.items() if not path.exists()]
     if not absent and not list((folder / "actor" / "huggingface").glob("*.safetensors")):
         absent.append("actor/huggingface/*.safetensors")
@@ -185,8 +213,12 @@ def parameters_changed(initial: Path, exported: Path) -> CheckResult:
     before, after = _tensor_files(initial), _tensor_files(exported)
     shared = sorted(set(before) & set(after))
     if not shared:
-        return CheckResult(name, False, f"no tensor names in common between {initial} ({len(before)} tensors) "
-                           f"and {exported} ({len(after)} tensors)")
+        return CheckResult(
+            name,
+            False,
+            f"no tensor names in common between {initial} ({len(before)} tensors) "
+            f"and {exported} ({len(after)} tensors)",
+        )
     same = [k for k in shared if torch.equal(_load(before[k], k).float(), _load(after[k], k).float())]
     if same:
         shown = ", ".join(same[:5]) + (f" and {len(same) - 5} more" if len(same) > 5 else "")
@@ -194,14 +226,24 @@ def parameters_changed(initial: Path, exported: Path) -> CheckResult:
     return CheckResult(name, True, f"{len(shared)} of {len(shared)} shared tensors changed ({exported})")
 
 
-def resumed_from_checkpoint(records: list[dict], train: dict[int, dict], ckpt_root: Path, steps: list[int],
-                            expected_tau_s: dict[int, float], requests_per_step: int, rel: float) -> CheckResult:
+def resumed_from_checkpoint(
+    records: list[dict],
+    train: dict[int, dict],
+    ckpt_root: Path,
+    steps: list[int],
+    expected_tau_s: dict[int, float],
+    requests_per_step: int,
+    rel: float,
+) -> CheckResult:
     """The second launch ran exactly ``steps`` (those after the checkpoint) at their τs, vLLM held the restored
     weights (NLL at τs = τt equals vLLM's), and the latest-checkpoint marker moved to the last step."""
     name = "second launch resumed"
     if sorted(train) != steps:
-        return CheckResult(name, False, f"it ran step(s) {sorted(train)}; expected only {steps} (resume from "
-                           f"global_step_{steps[0] - 1})")
+        return CheckResult(
+            name,
+            False,
+            f"it ran step(s) {sorted(train)}; expected only {steps} (resume from global_step_{steps[0] - 1})",
+        )
     want = [round(expected_tau_s[s], 6) for s in steps for _ in range(requests_per_step)]
     got = train_temperatures(records)
     if got != want:
@@ -216,5 +258,6 @@ def resumed_from_checkpoint(records: list[dict], train: dict[int, dict], ckpt_ro
     latest = marker.read_text().strip() if marker.is_file() else "missing"
     if latest != str(steps[-1]):
         return CheckResult(name, False, f"{marker}: {latest}; expected {steps[-1]}")
-    return CheckResult(name, True, f"ran step(s) {steps} only, vLLM at {_runs(got)}; {nll.message}; "
-                       f"{LATEST} = {latest}")
+    return CheckResult(
+        name, True, f"ran step(s) {steps} only, vLLM at {_runs(got)}; {nll.message}; {LATEST} = {latest}"
+    )

@@ -57,23 +57,40 @@ class Platform:
 
 
 CPU = Platform(
-    name="cpu", config_name="sept_cpu", prompts_per_step=8, nll_rel=0.02, sharper_margin=0.05, launch_timeout_s=900,
+    name="cpu",
+    config_name="sept_cpu",
+    prompts_per_step=8,
+    nll_rel=0.02,
+    sharper_margin=0.05,
+    launch_timeout_s=900,
     overrides=("actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=4",),
 )
 # One GPU, a small model, short lengths. The one place these settings live: a one-GPU preset replaces them
 # (config_name=<preset>, overrides trimmed to what the preset does not set).
 GPU = Platform(
-    name="gpu", config_name="sept_trainer", prompts_per_step=16, nll_rel=0.05, sharper_margin=0.0,
+    name="gpu",
+    config_name="sept_trainer",
+    prompts_per_step=16,
+    nll_rel=0.05,
+    sharper_margin=0.0,
     launch_timeout_s=1800,
     overrides=(
-        "trainer.n_gpus_per_node=1", "trainer.nnodes=1", "trainer.experiment_name=sept_smoke",
-        "data.max_prompt_length=512", "data.max_response_length=512",
-        "data.train_max_samples=128", "data.val_max_samples=32", "data.dataloader_num_workers=0",
+        "trainer.n_gpus_per_node=1",
+        "trainer.nnodes=1",
+        "trainer.experiment_name=sept_smoke",
+        "data.max_prompt_length=512",
+        "data.max_response_length=512",
+        "data.train_max_samples=128",
+        "data.val_max_samples=32",
+        "data.dataloader_num_workers=0",
         # Smoke settings, not training ones: a visible update in 3 steps, no warm-up.
-        "actor_rollout_ref.actor.optim.lr=1e-6", "actor_rollout_ref.actor.optim.lr_warmup_steps=0",
+        "actor_rollout_ref.actor.optim.lr=1e-6",
+        "actor_rollout_ref.actor.optim.lr_warmup_steps=0",
         "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=4",
-        "actor_rollout_ref.rollout.max_model_len=1024", "actor_rollout_ref.rollout.max_num_batched_tokens=8192",
-        "actor_rollout_ref.rollout.gpu_memory_utilization=0.4", "actor_rollout_ref.rollout.enforce_eager=true",
+        "actor_rollout_ref.rollout.max_model_len=1024",
+        "actor_rollout_ref.rollout.max_num_batched_tokens=8192",
+        "actor_rollout_ref.rollout.gpu_memory_utilization=0.4",
+        "actor_rollout_ref.rollout.enforce_eager=true",
         "actor_rollout_ref.rollout.agent.num_workers=2",
         "transfer_queue.backend.SimpleStorage.num_data_storage_units=1",
     ),
@@ -84,15 +101,25 @@ def smoke_overrides(platform: Platform, total_steps: int) -> list[str]:
     """The schedule and bookkeeping both launches share (only ``total_steps`` differs), then the platform's."""
     prompts = platform.prompts_per_step
     return [
-        "sept.tau_s.schedule=linear", "sept.tau_s.start=0.5", "sept.tau_s.end=1.0", "sept.tau_s.duration=2",
-        "sept.tau_s.unit=step", "sept.tau_t=1.0", "sept.tau_t_mode=fixed",
-        f"data.train_batch_size={prompts}", f"actor_rollout_ref.actor.ppo_mini_batch_size={prompts}",
+        "sept.tau_s.schedule=linear",
+        "sept.tau_s.start=0.5",
+        "sept.tau_s.end=1.0",
+        "sept.tau_s.duration=2",
+        "sept.tau_s.unit=step",
+        "sept.tau_t=1.0",
+        "sept.tau_t_mode=fixed",
+        f"data.train_batch_size={prompts}",
+        f"actor_rollout_ref.actor.ppo_mini_batch_size={prompts}",
         "actor_rollout_ref.rollout.n=1",
         # Greedy validation: the probe tells its requests (temperature 0) from training ones.
         "actor_rollout_ref.rollout.val_kwargs.temperature=0",
         "actor_rollout_ref.actor.checkpoint.save_contents=[model,optimizer,extra,hf_model]",
-        f"trainer.total_training_steps={total_steps}", f"trainer.save_freq={SAVE_STEP}", "trainer.test_freq=100",
-        "trainer.val_before_train=true", "trainer.resume_mode=auto", "trainer.logger=[console,file]",
+        f"trainer.total_training_steps={total_steps}",
+        f"trainer.save_freq={SAVE_STEP}",
+        "trainer.test_freq=100",
+        "trainer.val_before_train=true",
+        "trainer.resume_mode=auto",
+        "trainer.logger=[console,file]",
         *platform.overrides,
     ]
 
@@ -122,11 +149,17 @@ class Launch:
 
 def launch_command(platform: Platform, inputs: Inputs, total_steps: int) -> list[str]:
     return [
-        sys.executable, "-m", "recipe.sept.main_sept", "--config-name", platform.config_name,
+        sys.executable,
+        "-m",
+        "recipe.sept.main_sept",
+        "--config-name",
+        platform.config_name,
         f"actor_rollout_ref.model.path={inputs.model}",
-        f"data.train_files={inputs.train_file}", f"data.val_files=[{inputs.val_file}]",
+        f"data.train_files={inputs.train_file}",
+        f"data.val_files=[{inputs.val_file}]",
         f"trainer.default_local_dir={inputs.workdir / 'checkpoints'}",
-        *smoke_overrides(platform, total_steps), *inputs.extra,
+        *smoke_overrides(platform, total_steps),
+        *inputs.extra,
     ]
 
 
@@ -141,12 +174,17 @@ def _last_step(log: Path) -> str:
 
 def run_launch(platform: Platform, inputs: Inputs, tag: str, total_steps: int) -> Launch:
     """One launch with the probe and the metrics file; progress every 30 s; never raises on a failed launch."""
-    probe, metrics, log = (inputs.workdir / f"{kind}_{tag}.{ext}" for kind, ext in
-                           (("probe", "jsonl"), ("metrics", "jsonl"), ("launch", "log")))
+    probe, metrics, log = (
+        inputs.workdir / f"{kind}_{tag}.{ext}"
+        for kind, ext in (("probe", "jsonl"), ("metrics", "jsonl"), ("launch", "log"))
+    )
     env = dict(os.environ)
     modules = [m for m in env.get("VERL_USE_EXTERNAL_MODULES", "").split(",") if m]
-    env.update(VERL_USE_EXTERNAL_MODULES=",".join(["smoke.vllm_probe", *modules]), SEPT_TEST_VLLM_PROBE=str(probe),
-               VERL_FILE_LOGGER_PATH=str(metrics))
+    env.update(
+        VERL_USE_EXTERNAL_MODULES=",".join(["smoke.vllm_probe", *modules]),
+        SEPT_TEST_VLLM_PROBE=str(probe),
+        VERL_FILE_LOGGER_PATH=str(metrics),
+    )
     cmd = launch_command(platform, inputs, total_steps)
     (inputs.workdir / f"command_{tag}.txt").write_text(" ".join(cmd) + "\n")
     say(f"launch {tag}: {total_steps} steps, log {log}")
@@ -187,15 +225,20 @@ def run_checks(platform: Platform, inputs: Inputs, a: Launch, b: Launch) -> list
         checks.checkpoint_written(ckpt, SAVE_STEP),
     ]
     hf = ckpt / f"global_step_{SAVE_STEP}" / "actor" / "huggingface"
-    results.append(checks.parameters_changed(inputs.model, hf) if hf.is_dir() else
-                   checks.CheckResult("all parameters changed", False, f"no HF export at {hf}"))
+    results.append(
+        checks.parameters_changed(inputs.model, hf)
+        if hf.is_dir()
+        else checks.CheckResult("all parameters changed", False, f"no HF export at {hf}")
+    )
     if b.returncode != 0:
-        results.append(checks.CheckResult("second launch resumed", False,
-                                          f"launch B failed (exit {b.returncode}, {b.log})"))
+        results.append(
+            checks.CheckResult("second launch resumed", False, f"launch B failed (exit {b.returncode}, {b.log})")
+        )
     else:
         resumed = list(range(SAVE_STEP + 1, STEPS_B + 1))
-        results.append(checks.resumed_from_checkpoint(b.records, b.train, ckpt, resumed, EXPECTED_TAU_S, n,
-                                                      platform.nll_rel))
+        results.append(
+            checks.resumed_from_checkpoint(b.records, b.train, ckpt, resumed, EXPECTED_TAU_S, n, platform.nll_rel)
+        )
     return results
 
 
@@ -251,8 +294,10 @@ def gpu_inputs(args, workdir: Path) -> Inputs:
     val = data / "benchmarks" / args.style / "math500.parquet"
     missing = [str(p) for p in (train, val) if not p.is_file()]
     if missing:
-        raise SmokeInputError(f"missing {missing}: prepare them with `python -m data_prep prepare --out {data} "
-                              f"--datasets dsr,math500 --styles {args.style}` (or pass --data DIR)")
+        raise SmokeInputError(
+            f"missing {missing}: prepare them with `python -m data_prep prepare --out {data} "
+            f"--datasets dsr,math500 --styles {args.style}` (or pass --data DIR)"
+        )
     return Inputs(resolve_model(args.model or DEFAULT_MODEL), train, val, workdir, list(args.overrides))
 
 
@@ -263,17 +308,27 @@ def cpu_inputs(workdir: Path, overrides: list[str]) -> Inputs:
 
     write_tiny_model(workdir / "model", seed=0)
     write_arithmetic_sets(workdir / "data", n_train=32, n_val=8, seed=0)
-    return Inputs(workdir / "model", workdir / "data" / "train.parquet", workdir / "data" / "val.parquet", workdir,
-                  list(overrides))
+    return Inputs(
+        workdir / "model",
+        workdir / "data" / "train.parquet",
+        workdir / "data" / "val.parquet",
+        workdir,
+        list(overrides),
+    )
 
 
 def fresh_workdir(path: str | None, platform: Platform) -> Path:
     """A new folder: the first launch must start from the model, not resume someone's checkpoint."""
-    workdir = Path(path).expanduser().resolve() if path else \
-        REPO / "results" / "smoke" / f"{platform.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    workdir = (
+        Path(path).expanduser().resolve()
+        if path
+        else REPO / "results" / "smoke" / f"{platform.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
     if workdir.exists() and any(workdir.iterdir()):
-        raise SmokeInputError(f"--workdir {workdir} is not empty: the first launch would resume what is there; "
-                              "give a new folder (or omit --workdir for a dated one under results/smoke/)")
+        raise SmokeInputError(
+            f"--workdir {workdir} is not empty: the first launch would resume what is there; "
+            "give a new folder (or omit --workdir for a dated one under results/smoke/)"
+        )
     workdir.mkdir(parents=True, exist_ok=True)
     return workdir
 
@@ -305,10 +360,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smoke: {exc}", file=sys.stderr)
         return 2
     gpu = preflight.gather_gpu_facts()
-    facts = [("date", time.strftime("%Y-%m-%d %H:%M %Z")), ("platform", platform.name),
-             ("model", inputs.model), ("config", f"--config-name {platform.config_name} + overrides "
-                                                 f"(full commands: {workdir}/command_*.txt)"),
-             *preflight.environment_rows(gpu)]
+    facts = [
+        ("date", time.strftime("%Y-%m-%d %H:%M %Z")),
+        ("platform", platform.name),
+        ("model", inputs.model),
+        ("config", f"--config-name {platform.config_name} + overrides (full commands: {workdir}/command_*.txt)"),
+        *preflight.environment_rows(gpu),
+    ]
     if platform is GPU:
         errors = [str(f) for f in preflight.check_gpu_stack(gpu, 1) if f.level == preflight.ERROR]
         if errors:
@@ -319,11 +377,19 @@ def main(argv: list[str] | None = None) -> int:
             facts.append(("attention", "sdpa (flash-attn is not installed)"))
     a = run_launch(platform, inputs, "a", STEPS_A)
     b = run_launch(platform, inputs, "b", STEPS_B) if a.returncode == 0 else None
-    results = [checks.CheckResult(f"launch A ({STEPS_A} steps)", a.returncode == 0,
-                                  f"exit {a.returncode} after {a.seconds:.0f} s ({a.log})")]
+    results = [
+        checks.CheckResult(
+            f"launch A ({STEPS_A} steps)", a.returncode == 0, f"exit {a.returncode} after {a.seconds:.0f} s ({a.log})"
+        )
+    ]
     if b is not None:
-        results.append(checks.CheckResult(f"launch B (resume, {STEPS_B} steps)", b.returncode == 0,
-                                          f"exit {b.returncode} after {b.seconds:.0f} s ({b.log})"))
+        results.append(
+            checks.CheckResult(
+                f"launch B (resume, {STEPS_B} steps)",
+                b.returncode == 0,
+                f"exit {b.returncode} after {b.seconds:.0f} s ({b.log})",
+            )
+        )
     if a.returncode == 0:
         results += run_checks(platform, inputs, a, b)
     report = render_report(facts, results)

@@ -41,14 +41,25 @@ def temperature_grid(spec: str) -> list[float]:
 
 def checkpoint_steps(run_dir: Path) -> list[int]:
     """Steps of the ``global_step_N`` folders verl saved in ``run_dir``, ascending."""
-    steps = sorted(int(m[1]) for p in run_dir.glob("global_step_*") if (m := re.fullmatch(r"global_step_(\d+)", p.name)))
+    steps = sorted(
+        int(m[1]) for p in run_dir.glob("global_step_*") if (m := re.fullmatch(r"global_step_(\d+)", p.name))
+    )
     if not steps:
         raise SystemExit(f"--run-dir {run_dir}: no global_step_N checkpoints (trainer.save_freq saves them)")
     return steps
 
 
-def sweep_overrides(model: str, val_files: list[str], out: Path, temps: list[float], n: int, name: str,
-                    style: str, checkpoint: str | None = None, resume_from: Path | None = None) -> list[str]:
+def sweep_overrides(
+    model: str,
+    val_files: list[str],
+    out: Path,
+    temps: list[float],
+    n: int,
+    name: str,
+    style: str,
+    checkpoint: str | None = None,
+    resume_from: Path | None = None,
+) -> list[str]:
     """Hydra overrides of one validation-only sweep launch of ``model`` over ``val_files`` at ``temps``: of the
     model as given (never a checkpoint lying in the preset's ``trainer.default_local_dir``), or of the FSDP
     checkpoint ``resume_from`` (``.../global_step_N``) restored through verl's own resume."""
@@ -61,14 +72,24 @@ def sweep_overrides(model: str, val_files: list[str], out: Path, temps: list[flo
         f"actor_rollout_ref.model.path={model}",
         f"data.train_files={files[0]}",
         f"data.val_files=[{','.join(files)}]",
-        "trainer.val_only=true", "trainer.val_before_train=true", "trainer.logger=[console]",
+        "trainer.val_only=true",
+        "trainer.val_before_train=true",
+        "trainer.logger=[console]",
         f"sweep.temperatures=[{','.join(f'{t:g}' for t in temps)}]",
-        f"sweep.n={n}", f"sweep.generations_dir={Path(out).resolve()}",
-        f"sweep.model_name={name}", f"sweep.style={style}",
+        f"sweep.n={n}",
+        f"sweep.generations_dir={Path(out).resolve()}",
+        f"sweep.model_name={name}",
+        f"sweep.style={style}",
         *([f"sweep.checkpoint_name={checkpoint}"] if checkpoint else []),
-        *(["trainer.resume_mode=disable"] if resume_from is None else [
-            "trainer.resume_mode=resume_path", f"trainer.resume_from_path={Path(resume_from).resolve()}",
-            f"trainer.default_local_dir={Path(resume_from).resolve().parent}"]),
+        *(
+            ["trainer.resume_mode=disable"]
+            if resume_from is None
+            else [
+                "trainer.resume_mode=resume_path",
+                f"trainer.resume_from_path={Path(resume_from).resolve()}",
+                f"trainer.default_local_dir={Path(resume_from).resolve().parent}",
+            ]
+        ),
     ]
 
 
@@ -86,8 +107,17 @@ def launch(config_name: str, overrides: list[str], timeout: float) -> None:
 
 
 def cli_overrides(args: argparse.Namespace, temps: list[float], resume_from: Path | None = None) -> list[str]:
-    return sweep_overrides(args.model, args.val_files.split(","), args.out, temps, args.n,
-                           args.name or Path(args.model).name, args.style, args.checkpoint, resume_from)
+    return sweep_overrides(
+        args.model,
+        args.val_files.split(","),
+        args.out,
+        temps,
+        args.n,
+        args.name or Path(args.model).name,
+        args.style,
+        args.checkpoint,
+        resume_from,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,10 +127,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--val-files", required=True, help="comma-separated benchmark parquet files")
     parser.add_argument("--out", required=True, help="generations folder (shared by sweeps; resumable)")
     parser.add_argument("--name", help="model name in the generations layout (default: the model folder's name)")
-    parser.add_argument("--checkpoint", help="temperature: checkpoint name in that layout (default: base), e.g. step48 "
-                        "for an exported trained model")
-    parser.add_argument("--temps", help="temperatures, start:stop:step or a,b,c (default: temperature 0:1.6:0.1, "
-                        "checkpoints 1)")
+    parser.add_argument(
+        "--checkpoint",
+        help="temperature: checkpoint name in that layout (default: base), e.g. step48 for an exported trained model",
+    )
+    parser.add_argument(
+        "--temps", help="temperatures, start:stop:step or a,b,c (default: temperature 0:1.6:0.1, checkpoints 1)"
+    )
     parser.add_argument("--n", type=int, default=32)
     parser.add_argument("--style", default="question")
     parser.add_argument("--run-dir", type=Path, help="checkpoints: the run's trainer.default_local_dir")
@@ -125,8 +158,11 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"--steps {args.steps}: no checkpoint for step(s) {missing} in {args.run_dir}; saved: {saved}")
     for step in wanted:
         checkpoint = args.run_dir / f"global_step_{step}"
-        launch(args.config_name, cli_overrides(args, temperature_grid(args.temps or "1"), checkpoint) + args.overrides,
-               args.timeout)
+        launch(
+            args.config_name,
+            cli_overrides(args, temperature_grid(args.temps or "1"), checkpoint) + args.overrides,
+            args.timeout,
+        )
 
 
 if __name__ == "__main__":

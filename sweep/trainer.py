@@ -83,8 +83,10 @@ class SweepConfig(BaseConfig):
 def parse_sweep_config(config: DictConfig) -> SweepConfig:
     """The typed ``config.sweep``; unknown keys and bad values raise ``SweepConfigError`` naming the key."""
     if "sweep" not in config:
-        raise SweepConfigError("config has no `sweep` section: add +sweep=default to the command line (python -m "
-                               "sweep does), or use a preset that lists `sweep: default` in its defaults")
+        raise SweepConfigError(
+            "config has no `sweep` section: add +sweep=default to the command line (python -m "
+            "sweep does), or use a preset that lists `sweep: default` in its defaults"
+        )
     try:
         return omega_conf_to_dataclass(config.sweep, SweepConfig)
     except OmegaConfBaseException as exc:
@@ -149,7 +151,9 @@ def build_records(capture: Capture, n: int, count_tokens, max_response_length: i
             )
         lengths = [count_tokens(text) for text in responses]
         reasons = ["length" if length >= max_response_length else "stop" for length in lengths]
-        records[info["data_source"]].append(Record(responses=responses, lengths=lengths, finish_reasons=reasons, **info))
+        records[info["data_source"]].append(
+            Record(responses=responses, lengths=lengths, finish_reasons=reasons, **info)
+        )
     return records
 
 
@@ -164,7 +168,9 @@ class SweepTrainer(SePTTrainer):
 
     def _val_metrics_update(self, data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs):
         """The recipe's validation metrics; the pass's uids and verdicts are kept for the stored records."""
-        metrics = super()._val_metrics_update(data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs)
+        metrics = super()._val_metrics_update(
+            data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs
+        )
         if self._capture is not None:
             accs = reward_extra_infos_dict.get("acc") or [score > 0 for score in reward_extra_infos_dict["reward"]]
             self._capture.uids, self._capture.accs = list(sample_uids), list(accs)
@@ -204,7 +210,9 @@ class SweepTrainer(SePTTrainer):
             self.val_dataloader = tagged_batches(loader, tau, n, self._capture)
             tau_metrics = super()._validate()
             records = build_records(
-                self._capture, n, lambda text: len(self.tokenizer.encode(text, add_special_tokens=False)),
+                self._capture,
+                n,
+                lambda text: len(self.tokenizer.encode(text, add_special_tokens=False)),
                 self.config.data.max_response_length,
             )
         finally:

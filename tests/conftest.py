@@ -8,8 +8,13 @@ from tests.launch import make_inputs
 def pytest_collection_modifyitems(config, items):
     """A test module named ``*_e2e.py`` launches the real stack: it must carry the ``e2e`` marker, or
     ``bash scripts/test.sh unit`` (``-m "not e2e"``) would start Ray and vLLM."""
-    unmarked = sorted({item.module.__name__ for item in items
-                       if item.module.__name__.endswith("_e2e") and item.get_closest_marker("e2e") is None})
+    unmarked = sorted(
+        {
+            item.module.__name__
+            for item in items
+            if item.module.__name__.endswith("_e2e") and item.get_closest_marker("e2e") is None
+        }
+    )
     if unmarked:
         raise pytest.UsageError(f"e2e test modules without `pytestmark = pytest.mark.e2e`: {unmarked}")
 
@@ -21,6 +26,7 @@ def cpu_inputs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cpu_inputs")
     make_inputs(tmp, n_train=8, n_val=4)
     return tmp / "model", tmp / "data" / "val.parquet"
+
 
 @pytest.fixture(scope="session")
 def sept_run(tmp_path_factory):

@@ -25,8 +25,10 @@ def shared_reference(*parts: str) -> Path:
     path = SHARED_REFERENCE.joinpath(*parts)
     if path.exists():
         return path
-    message = (f"{path} not found: these tests read the authors' reference files from ../shared/reference beside the "
-               f"checkout; put it there, or set {NO_SHARED_REFERENCE}=1 to skip them")
+    message = (
+        f"{path} not found: these tests read the authors' reference files from ../shared/reference beside the "
+        f"checkout; put it there, or set {NO_SHARED_REFERENCE}=1 to skip them"
+    )
     if os.environ.get(NO_SHARED_REFERENCE) == "1":
         pytest.skip(message)
     pytest.fail(message)

@@ -37,7 +37,11 @@ def launch(tmp: Path, tag: str, overrides: list[str], config_name: str = "sept_c
         VERL_FILE_LOGGER_PATH=str(metrics),
     )
     cmd = [
-        sys.executable, "-m", "recipe.sept.main_sept", "--config-name", config_name,
+        sys.executable,
+        "-m",
+        "recipe.sept.main_sept",
+        "--config-name",
+        config_name,
         f"actor_rollout_ref.model.path={tmp / 'model'}",
         f"data.train_files={tmp / 'data' / 'train.parquet'}",
         f"data.val_files={tmp / 'data' / 'val.parquet'}",

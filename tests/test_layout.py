@@ -64,9 +64,12 @@ def test_packages_depend_on_each_other_without_cycles():
 
 
 def test_no_code_builds_a_pythonpath():
-    sites = [str(p.relative_to(REPO)) for pkg in (*PACKAGES, "tools", "scripts", "tests")
-             for p in (REPO / pkg).rglob("*") if p.suffix in (".py", ".sh") and p != Path(__file__)
-             and "PYTHONPATH" in p.read_text(encoding="utf-8")]
+    sites = [
+        str(p.relative_to(REPO))
+        for pkg in (*PACKAGES, "tools", "scripts", "tests")
+        for p in (REPO / pkg).rglob("*")
+        if p.suffix in (".py", ".sh") and p != Path(__file__) and "PYTHONPATH" in p.read_text(encoding="utf-8")
+    ]
     assert not sites, f"PYTHONPATH assembled in {sites}: the installed project (pyproject.toml) is on sys.path"
 
 
@@ -75,8 +78,9 @@ def test_any_process_of_the_venv_imports_this_repositorys_recipe(tmp_path):
     repository on sys.path, and a regular package wins over a namespace portion wherever it is on the path."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     code = "import recipe, recipe.sept.losses, hydra_plugins.sept_searchpath as p; print(recipe.__file__, p.__file__)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     recipe_file, plugin_file = out.stdout.split()
     assert Path(recipe_file) == REPO / "recipe" / "__init__.py"

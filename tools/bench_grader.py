@@ -94,9 +94,7 @@ def reference_style_grade(pred: str, truth: str, budgets: float = 1.0) -> bool:
         return False
     if mathd(pred) == mathd(resolved) or prm(pred) == prm(resolved):
         return True
-    return grader._sympy_stage(prm(pred), prm(resolved), budgets) or grader._math_verify_stage(
-        pred, resolved, budgets
-    )
+    return grader._sympy_stage(prm(pred), prm(resolved), budgets) or grader._math_verify_stage(pred, resolved, budgets)
 
 
 def reference_style(samples: list[tuple[str, str]], budgets: float = 1.0) -> list[bool]:

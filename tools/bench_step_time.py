@@ -27,7 +27,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-COMMON = ["trainer.val_before_train=false", "trainer.test_freq=-1", "trainer.save_freq=-1", "trainer.resume_mode=disable"]
+COMMON = [
+    "trainer.val_before_train=false",
+    "trainer.test_freq=-1",
+    "trainer.save_freq=-1",
+    "trainer.resume_mode=disable",
+]
 VARIANTS = {
     "sept": [],
     "sept+old_lp": ["algorithm.rollout_correction.bypass_mode=false"],
@@ -40,8 +45,17 @@ TIMERS = ["gen", "old_log_prob", "update_actor", "update_weights", "step"]
 def run_variant(preset: str, name: str, overrides: list[str], steps: int, work: Path) -> dict[str, float]:
     metrics = work / f"{name}.jsonl"
     env = {**os.environ, "VERL_FILE_LOGGER_PATH": str(metrics)}
-    cmd = [sys.executable, "-m", "recipe.sept.main_sept", "--config-name", preset,
-           f"trainer.total_training_steps={steps}", f"trainer.default_local_dir={work / name}", *COMMON, *overrides]
+    cmd = [
+        sys.executable,
+        "-m",
+        "recipe.sept.main_sept",
+        "--config-name",
+        preset,
+        f"trainer.total_training_steps={steps}",
+        f"trainer.default_local_dir={work / name}",
+        *COMMON,
+        *overrides,
+    ]
     start = time.time()
     with open(work / f"{name}.log", "w") as log:
         proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=1800)
@@ -52,7 +66,8 @@ def run_variant(preset: str, name: str, overrides: list[str], steps: int, work: 
     rows = [r for r in rows if "timing_s/step" in r][1:]
     out = {t: statistics.mean(r.get(f"timing_s/{t}", 0.0) for r in rows) for t in TIMERS}
     out["samples/step"] = statistics.mean(
-        r["perf/total_num_tokens"] / (r["response_length/mean"] + r["prompt_length/mean"]) for r in rows)
+        r["perf/total_num_tokens"] / (r["response_length/mean"] + r["prompt_length/mean"]) for r in rows
+    )
     out["launch s"] = time.time() - start
     print(f"[bench] {name}: {out}", file=sys.stderr, flush=True)
     return out
@@ -67,8 +82,10 @@ def ensure_inputs(preset: str) -> None:
 
 def table(results: dict[str, dict[str, float]]) -> str:
     cols = TIMERS + ["samples/step", "launch s"]
-    lines = ["| variant | " + " | ".join(f"{c} (s)" if c in TIMERS else c for c in cols) + " |",
-             "|---" * (len(cols) + 1) + "|"]
+    lines = [
+        "| variant | " + " | ".join(f"{c} (s)" if c in TIMERS else c for c in cols) + " |",
+        "|---" * (len(cols) + 1) + "|",
+    ]
     lines += [f"| {name} | " + " | ".join(f"{res[c]:.3f}" for c in cols) + " |" for name, res in results.items()]
     base = results["sept"]["step"]
     ratios = ", ".join(f"{name} {res['step'] / base:.2f}x" for name, res in results.items() if name != "sept")
@@ -89,8 +106,10 @@ def main() -> None:
         tables = {}
         for poll in polls:
             knob = f"trainer.v1.sampler.sampler_kwargs.poll_interval_s={poll}"
-            results = {name: run_variant(args.preset, f"{name}_poll{poll:g}", [knob, *ov], args.steps, Path(tmp))
-                       for name, ov in VARIANTS.items()}
+            results = {
+                name: run_variant(args.preset, f"{name}_poll{poll:g}", [knob, *ov], args.steps, Path(tmp))
+                for name, ov in VARIANTS.items()
+            }
             tables[poll] = table(results)
     print(f"# Step cost, {args.preset}, steps 2-{args.steps} averaged ({started}, {os.cpu_count()} cores)\n")
     for poll, text in tables.items():

@@ -45,8 +45,21 @@ def resolve(python: str, groups: dict[str, list[str]], report: Path) -> tuple[in
             args += ["-r", str(path)]
         if (REPO / "pyproject.toml").is_file():
             args += ["-e", str(REPO)]
-        cmd = [python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--disable-pip-version-check",
-               "--progress-bar", "off", "--quiet", "--report", str(report), *args]
+        cmd = [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "off",
+            "--quiet",
+            "--report",
+            str(report),
+            *args,
+        ]
         start = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         return proc.returncode, "\n".join(proc.stderr.splitlines()[-30:]), time.monotonic() - start
@@ -71,7 +84,8 @@ def table_rows(groups: dict[str, list[str]], resolved: dict[str, tuple[str, str]
             if group == "flash-attn":
                 missing = [n for n in FLASH_ATTN_NEEDS if n not in resolved]
                 verdict = f"not resolved (built in step 2); its needs {FLASH_ATTN_NEEDS}: " + (
-                    f"MISSING {missing}" if missing else "present")
+                    f"MISSING {missing}" if missing else "present"
+                )
                 rows.append((line, group, "-", verdict))
                 continue
             version, _ = resolved.get(canonicalize_name(req.name), (None, None))
@@ -101,8 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     groups = read_groups(REQUIREMENTS)
     with tempfile.TemporaryDirectory() as tmp:
         report = args.report or Path(tmp) / "report.json"
-        print(f"resolving the [torch] and [rest] groups of {REQUIREMENTS.name} with {args.python} "
-              f"(pip --dry-run --ignore-installed; network, a few minutes) ...", flush=True)
+        print(
+            f"resolving the [torch] and [rest] groups of {REQUIREMENTS.name} with {args.python} "
+            f"(pip --dry-run --ignore-installed; network, a few minutes) ...",
+            flush=True,
+        )
         code, stderr, seconds = resolve(args.python, groups, report)
         if code != 0:
             print(f"FAIL: pip could not resolve (exit {code}, {seconds:.0f} s):\n{stderr}")
@@ -112,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     sdists = sorted(name for name, (_, kind) in resolved.items() if kind == "sdist")
     bad = [r for r in rows if r[3].startswith(("MISSING", "MISMATCH")) or "MISSING [" in r[3]]
-    print(f"\n{len(resolved)} packages resolved in {seconds:.0f} s on {platform.system()} {platform.machine()}, "
-          f"Python {platform.python_version()}; source archives (built at install): {', '.join(sdists) or 'none'}")
+    print(
+        f"\n{len(resolved)} packages resolved in {seconds:.0f} s on {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}; source archives (built at install): {', '.join(sdists) or 'none'}"
+    )
     print("FAIL: " + "; ".join(r[0] for r in bad) if bad else "PASS: every pin resolves as written")
     return 1 if bad else 0
 

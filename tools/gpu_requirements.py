@@ -33,7 +33,8 @@ def read_groups(path: str | Path) -> dict[str, list[str]]:
             current = match.group(1)
             if current not in GROUP_ORDER or current in groups:
                 raise RequirementsFormatError(
-                    f"{path}:{number}: group [{current}] is unknown or repeated; expected each of {GROUP_ORDER} once")
+                    f"{path}:{number}: group [{current}] is unknown or repeated; expected each of {GROUP_ORDER} once"
+                )
             groups[current] = []
         elif line and not line.startswith("#"):
             if current is None:
@@ -46,8 +47,10 @@ def read_groups(path: str | Path) -> dict[str, list[str]]:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print(f"usage: python {Path(__file__).name} REQUIREMENTS_FILE GROUP  (groups: {', '.join(GROUP_ORDER)})",
-              file=sys.stderr)
+        print(
+            f"usage: python {Path(__file__).name} REQUIREMENTS_FILE GROUP  (groups: {', '.join(GROUP_ORDER)})",
+            file=sys.stderr,
+        )
         return 2
     path, group = argv
     try:

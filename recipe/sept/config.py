@@ -72,11 +72,17 @@ class CollapseConfig(BaseConfig):
             if not getattr(self, key) >= 1:
                 _fail(f"sept.collapse.{key}", getattr(self, key), "a number of steps: an integer >= 1")
         if not 0 <= self.entropy_fraction < 1:
-            _fail("sept.collapse.entropy_fraction", self.entropy_fraction,
-                  "a fraction of the starting entropy in [0, 1) (0 = off)")
+            _fail(
+                "sept.collapse.entropy_fraction",
+                self.entropy_fraction,
+                "a fraction of the starting entropy in [0, 1) (0 = off)",
+            )
         if not 0 < self.accuracy_drop <= 1:
-            _fail("sept.collapse.accuracy_drop", self.accuracy_drop,
-                  "a relative accuracy drop in (0, 1] (0.5: to half the best; 1 = off)")
+            _fail(
+                "sept.collapse.accuracy_drop",
+                self.accuracy_drop,
+                "a relative accuracy drop in (0, 1] (0.5: to half the best; 1 = off)",
+            )
 
 
 @dataclass
@@ -137,8 +143,11 @@ def check_verl_settings(config: DictConfig) -> None:
     if not config.trainer.use_v1:
         _fail("trainer.use_v1", config.trainer.use_v1, "the SePT recipe runs on verl's v1 trainer: set it to true")
     if config.trainer.v1.trainer_mode != "sync":
-        _fail("trainer.v1.trainer_mode", config.trainer.v1.trainer_mode,
-              "SePT samples from the current weights every step: keep 'sync' (other modes are off-policy)")
+        _fail(
+            "trainer.v1.trainer_mode",
+            config.trainer.v1.trainer_mode,
+            "SePT samples from the current weights every step: keep 'sync' (other modes are off-policy)",
+        )
     _check_loss_pairing(config)
 
 
@@ -151,14 +160,22 @@ def _check_loss_pairing(config: DictConfig) -> None:
     actor = config.actor_rollout_ref.actor
     loss_mode = actor.policy_loss.loss_mode
     if (estimator == SEPT_ADV_ESTIMATOR) != (loss_mode in REWARD_FREE_LOSSES):
-        _fail("actor_rollout_ref.actor.policy_loss.loss_mode", loss_mode,
-              f"algorithm.adv_estimator={estimator!r}: use the sept estimator with one of {REWARD_FREE_LOSSES}, "
-              "and a reward estimator (grpo, ...) with a policy-gradient loss (vanilla, ...)")
+        _fail(
+            "actor_rollout_ref.actor.policy_loss.loss_mode",
+            loss_mode,
+            f"algorithm.adv_estimator={estimator!r}: use the sept estimator with one of {REWARD_FREE_LOSSES}, "
+            "and a reward estimator (grpo, ...) with a policy-gradient loss (vanilla, ...)",
+        )
     if estimator != SEPT_ADV_ESTIMATOR and not config.sept.monitor_reward:
-        _fail("sept.monitor_reward", False, f"algorithm.adv_estimator={estimator!r} learns from the reward: keep it true")
+        _fail(
+            "sept.monitor_reward", False, f"algorithm.adv_estimator={estimator!r} learns from the reward: keep it true"
+        )
     if loss_mode == EMFT_LOSS and not actor.entropy_coeff < 0:
-        _fail("actor_rollout_ref.actor.entropy_coeff", actor.entropy_coeff,
-              f"{EMFT_LOSS} minimises entropy through verl's entropy term: set it to -1")
+        _fail(
+            "actor_rollout_ref.actor.entropy_coeff",
+            actor.entropy_coeff,
+            f"{EMFT_LOSS} minimises entropy through verl's entropy term: set it to -1",
+        )
 
 
 def warn_if_not_sharpening(sept: SePTConfig, total_steps: int, steps_per_epoch: int) -> int:
@@ -175,7 +192,10 @@ def warn_if_not_sharpening(sept: SePTConfig, total_steps: int, steps_per_epoch: 
             "sept: %d of %d steps (first: step %d) sample at tau_s >= tau_t = %.3g: at tau_s = tau_t the expected "
             "gradient is zero and at tau_s > tau_t SePT flattens rather than sharpens the model. Intended for the "
             "end of the paper's anneal; otherwise lower sept.tau_s.end or raise sept.tau_t.",
-            len(steps), total_steps, steps[0], sept.tau_t,
+            len(steps),
+            total_steps,
+            steps[0],
+            sept.tau_t,
         )
     return len(steps)
 
@@ -192,7 +212,9 @@ def check_data_file(key: str, path: str) -> None:
         _fail(key, path, f"not a readable parquet file ({type(exc).__name__}: {exc})")
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        _fail(key, path, f"missing column(s) {missing}; found {columns}. verl's RL format needs {list(REQUIRED_COLUMNS)}")
+        _fail(
+            key, path, f"missing column(s) {missing}; found {columns}. verl's RL format needs {list(REQUIRED_COLUMNS)}"
+        )
 
 
 def check_inputs(config: DictConfig) -> None:

@@ -25,7 +25,9 @@ EMFT_LOSS = "sept_emft"
 REWARD_FREE_LOSSES = (SEPT_NLL_LOSS, EMFT_LOSS)
 
 
-def token_nll(log_prob: torch.Tensor, response_mask: torch.Tensor, loss_agg_mode: str, **global_batch_info) -> torch.Tensor:
+def token_nll(
+    log_prob: torch.Tensor, response_mask: torch.Tensor, loss_agg_mode: str, **global_batch_info
+) -> torch.Tensor:
     """NLL of the model's own response tokens: agg_loss(−log π_τt(y_t | x, y_<t)) over response tokens.
 
     ``log_prob`` is already at the training temperature τt (verl divides the logits by it); ``loss_agg_mode``

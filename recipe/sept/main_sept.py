@@ -45,8 +45,12 @@ def process_env(config: DictConfig) -> dict[str, str]:
     runtime_env = config.ray_kwargs.ray_init.get("runtime_env") or {}
     env = {str(k): str(v) for k, v in (runtime_env.get("env_vars") or {}).items()}
     # Modules the config names, then those the caller already asks verl to import (e.g. a test's probe).
-    named = [m for source in (env.get(EXTERNAL_MODULES, ""), os.environ.get(EXTERNAL_MODULES, ""))
-             for m in source.split(",") if m]
+    named = [
+        m
+        for source in (env.get(EXTERNAL_MODULES, ""), os.environ.get(EXTERNAL_MODULES, ""))
+        for m in source.split(",")
+        if m
+    ]
     env[EXTERNAL_MODULES] = ",".join(dict.fromkeys([REGISTRY_MODULE, *named]))
     return env
 

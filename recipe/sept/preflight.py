@@ -97,33 +97,69 @@ def check_gpu_stack(gpu: GpuFacts, gpus_needed: int | None) -> list[Finding]:
     """torch has CUDA, a driver is there and new enough, and GPUs are visible (at least ``gpus_needed``)."""
     torch_key = "torch"
     if gpu.torch_cuda is None:
-        return [_error(torch_key, gpu.torch_version, "a CPU-only torch build cannot run on a GPU; install the GPU "
-                       f"stack: {SETUP_HINT} (or run on CPU: --config-name sept_cpu)")]
+        return [
+            _error(
+                torch_key,
+                gpu.torch_version,
+                "a CPU-only torch build cannot run on a GPU; install the GPU "
+                f"stack: {SETUP_HINT} (or run on CPU: --config-name sept_cpu)",
+            )
+        ]
     torch_cuda = _cuda_tuple(gpu.torch_cuda)
     driver = f"driver {gpu.driver_version or '(version unknown)'}"
     if gpu.driver_cuda is None:
-        return [_error("NVIDIA driver", "not found", f"libcuda.so.1 does not load; torch {gpu.torch_version} "
-                       f"needs {DRIVER_HINT}: install it and check `nvidia-smi`")]
+        return [
+            _error(
+                "NVIDIA driver",
+                "not found",
+                f"libcuda.so.1 does not load; torch {gpu.torch_version} "
+                f"needs {DRIVER_HINT}: install it and check `nvidia-smi`",
+            )
+        ]
     if gpu.driver_cuda[0] < torch_cuda[0]:
-        return [_error("NVIDIA driver", f"{driver}, CUDA {gpu.driver_cuda[0]}.{gpu.driver_cuda[1]}",
-                       f"torch {gpu.torch_version} is built for CUDA {gpu.torch_cuda}, newer than this driver "
-                       f"supports. Install {DRIVER_HINT}, or torch/vLLM builds for CUDA {gpu.driver_cuda[0]}.x "
-                       "(not the pins verl 0.9.1 is tested with; see docs/gpu.md)")]
+        return [
+            _error(
+                "NVIDIA driver",
+                f"{driver}, CUDA {gpu.driver_cuda[0]}.{gpu.driver_cuda[1]}",
+                f"torch {gpu.torch_version} is built for CUDA {gpu.torch_cuda}, newer than this driver "
+                f"supports. Install {DRIVER_HINT}, or torch/vLLM builds for CUDA {gpu.driver_cuda[0]}.x "
+                "(not the pins verl 0.9.1 is tested with; see docs/gpu.md)",
+            )
+        ]
     findings = []
     if gpu.driver_cuda < torch_cuda:
-        findings.append(_note("NVIDIA driver", f"{driver}, CUDA {gpu.driver_cuda[0]}.{gpu.driver_cuda[1]}",
-                              f"older than torch's CUDA {gpu.torch_cuda}; CUDA's minor-version compatibility runs "
-                              "it, but kernels compiled at run time (Triton) may need a newer driver"))
-    visible = f"CUDA_VISIBLE_DEVICES={gpu.visible_devices!r}" if gpu.visible_devices is not None else \
-        "CUDA_VISIBLE_DEVICES unset"
+        findings.append(
+            _note(
+                "NVIDIA driver",
+                f"{driver}, CUDA {gpu.driver_cuda[0]}.{gpu.driver_cuda[1]}",
+                f"older than torch's CUDA {gpu.torch_cuda}; CUDA's minor-version compatibility runs "
+                "it, but kernels compiled at run time (Triton) may need a newer driver",
+            )
+        )
+    visible = (
+        f"CUDA_VISIBLE_DEVICES={gpu.visible_devices!r}"
+        if gpu.visible_devices is not None
+        else "CUDA_VISIBLE_DEVICES unset"
+    )
     if not gpu.cuda_available or gpu.device_count == 0:
-        findings.append(_error("visible GPUs", 0, f"torch sees no GPU ({visible}, {driver}): check `nvidia-smi` "
-                               "and CUDA_VISIBLE_DEVICES (an empty value hides every GPU)"))
+        findings.append(
+            _error(
+                "visible GPUs",
+                0,
+                f"torch sees no GPU ({visible}, {driver}): check `nvidia-smi` "
+                "and CUDA_VISIBLE_DEVICES (an empty value hides every GPU)",
+            )
+        )
     elif gpus_needed is not None and gpu.device_count < gpus_needed:
-        findings.append(_error("trainer.n_gpus_per_node", gpus_needed,
-                               f"this machine shows {gpu.device_count} GPU(s) ({visible}): set "
-                               f"trainer.n_gpus_per_node={gpu.device_count} (and scale the batch sizes and "
-                               "actor_rollout_ref.rollout.tensor_model_parallel_size to it), or make the GPUs visible"))
+        findings.append(
+            _error(
+                "trainer.n_gpus_per_node",
+                gpus_needed,
+                f"this machine shows {gpu.device_count} GPU(s) ({visible}): set "
+                f"trainer.n_gpus_per_node={gpu.device_count} (and scale the batch sizes and "
+                "actor_rollout_ref.rollout.tensor_model_parallel_size to it), or make the GPUs visible",
+            )
+        )
     return findings
 
 
@@ -166,9 +202,13 @@ def gather_gpu_facts() -> GpuFacts:
     import torch
 
     return GpuFacts(
-        torch_version=torch.__version__, torch_cuda=torch.version.cuda, driver_cuda=driver_cuda_version(),
-        driver_version=driver_version(), cuda_available=torch.cuda.is_available(),
-        device_count=torch.cuda.device_count(), visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
+        torch_version=torch.__version__,
+        torch_cuda=torch.version.cuda,
+        driver_cuda=driver_cuda_version(),
+        driver_version=driver_version(),
+        cuda_available=torch.cuda.is_available(),
+        device_count=torch.cuda.device_count(),
+        visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
     )
 
 
@@ -179,9 +219,14 @@ def check_attention(config: DictConfig, flash_attn_installed: bool) -> list[Find
     override = OmegaConf.select(config, "actor_rollout_ref.model.override_config", default=None) or {}
     attn = override.get("attn_implementation", "flash_attention_2")
     if attn == "flash_attention_2" and not flash_attn_installed:
-        return [_error("actor_rollout_ref.model.override_config.attn_implementation", attn,
-                       "verl's default, but flash-attn is not installed: install it (FLASH_ATTN_WHEEL=... "
-                       f"{SETUP_HINT}) or add {SDPA_OVERRIDE}")]
+        return [
+            _error(
+                "actor_rollout_ref.model.override_config.attn_implementation",
+                attn,
+                "verl's default, but flash-attn is not installed: install it (FLASH_ATTN_WHEEL=... "
+                f"{SETUP_HINT}) or add {SDPA_OVERRIDE}",
+            )
+        ]
     return []
 
 
@@ -210,21 +255,27 @@ def check_model(model: ModelFacts) -> list[Finding]:
     """Errors for a model that cannot load; a note when a Hub id could not be checked."""
     fixes = {
         MISSING: "no such folder: point it at a model folder with a config.json or at a Hub id such as "
-                 "Qwen/Qwen2.5-0.5B-Instruct",
+        "Qwen/Qwen2.5-0.5B-Instruct",
         NO_CONFIG: "no config.json there, so it is not a Hugging Face model folder (in a verl checkpoint the HF model "
-                   "is global_step_N/actor/huggingface/, written when save_contents has hf_model)",
+        "is global_step_N/actor/huggingface/, written when save_contents has hf_model)",
         BAD_CONFIG: "config.json cannot be read as JSON; download the model again",
         NOT_ON_HUB: "no such model on the Hugging Face Hub, or a private one: check the spelling (e.g. "
-                    "Qwen/Qwen2.5-Math-1.5B) or log in (`hf auth login` or HF_TOKEN)",
+        "Qwen/Qwen2.5-Math-1.5B) or log in (`hf auth login` or HF_TOKEN)",
         GATED: "a gated model: accept its terms on its Hub page, then log in (`hf auth login` or HF_TOKEN)",
         OFFLINE_MISS: "HF_HUB_OFFLINE=1 and the model is not fully in the Hugging Face cache: download it first "
-                      "(`hf download ID`) or unset HF_HUB_OFFLINE",
+        "(`hf download ID`) or unset HF_HUB_OFFLINE",
     }
     if model.status in fixes:
         return [_error(MODEL_KEY, model.path, f"{fixes[model.status]} ({model.where})")]
     if model.status == UNCHECKED:
-        return [_note(MODEL_KEY, model.path, f"could not be checked ({model.where}); the run goes on and verl "
-                      "downloads it at start. Download it beforehand (`hf download ID`) to have it checked offline")]
+        return [
+            _note(
+                MODEL_KEY,
+                model.path,
+                f"could not be checked ({model.where}); the run goes on and verl "
+                "downloads it at start. Download it beforehand (`hf download ID`) to have it checked offline",
+            )
+        ]
     return []
 
 
@@ -243,26 +294,50 @@ def check_context(config: DictConfig, model: ModelFacts) -> list[Finding]:
         return []
     context = model_context(model.config)
     if context is None:
-        return [_error(MODEL_KEY, model.path, f"{model.where} has no max_position_embeddings, which verl's rollout "
-                       "needs to size the vLLM context: is it a causal language model?")]
+        return [
+            _error(
+                MODEL_KEY,
+                model.path,
+                f"{model.where} has no max_position_embeddings, which verl's rollout "
+                "needs to size the vLLM context: is it a causal language model?",
+            )
+        ]
     prompt, response = int(config.data.max_prompt_length), int(config.data.max_response_length)
     findings = []
     if prompt + response > context:
-        fix = (f"data.max_response_length={context - prompt}" if context > prompt
-               else f"data.max_prompt_length and data.max_response_length to sum to {context}")
-        findings.append(_error("data.max_prompt_length + data.max_response_length", f"{prompt} + {response}",
-                               f"{prompt + response} tokens do not fit in the model's context of {context} "
-                               f"(max_position_embeddings in {model.where}): lower them (e.g. {fix}) or use a "
-                               "model with a longer context"))
+        fix = (
+            f"data.max_response_length={context - prompt}"
+            if context > prompt
+            else f"data.max_prompt_length and data.max_response_length to sum to {context}"
+        )
+        findings.append(
+            _error(
+                "data.max_prompt_length + data.max_response_length",
+                f"{prompt} + {response}",
+                f"{prompt + response} tokens do not fit in the model's context of {context} "
+                f"(max_position_embeddings in {model.where}): lower them (e.g. {fix}) or use a "
+                "model with a longer context",
+            )
+        )
     max_model_len = OmegaConf.select(config, "actor_rollout_ref.rollout.max_model_len", default=None)
     if max_model_len is not None and int(max_model_len) > context:
-        findings.append(_error("actor_rollout_ref.rollout.max_model_len", int(max_model_len),
-                               f"above the model's context of {context} ({model.where}), which verl refuses in "
-                               f"the vLLM server: set it to at most {context} (or null for the model's context)"))
+        findings.append(
+            _error(
+                "actor_rollout_ref.rollout.max_model_len",
+                int(max_model_len),
+                f"above the model's context of {context} ({model.where}), which verl refuses in "
+                f"the vLLM server: set it to at most {context} (or null for the model's context)",
+            )
+        )
     elif max_model_len is not None and int(max_model_len) < prompt + response:
-        findings.append(_note("actor_rollout_ref.rollout.max_model_len", int(max_model_len),
-                              f"below data.max_prompt_length + data.max_response_length = {prompt + response}: "
-                              "answers to long prompts are cut before max_response_length"))
+        findings.append(
+            _note(
+                "actor_rollout_ref.rollout.max_model_len",
+                int(max_model_len),
+                f"below data.max_prompt_length + data.max_response_length = {prompt + response}: "
+                "answers to long prompts are cut before max_response_length",
+            )
+        )
     return findings
 
 
@@ -283,15 +358,23 @@ def local_model_facts(path: str) -> ModelFacts:
     if not cfg.is_file():
         return ModelFacts(path, NO_CONFIG, None, f"{cfg} does not exist")
     read = _read_config(cfg)
-    return ModelFacts(path, LOCAL, read, str(cfg)) if isinstance(read, dict) else ModelFacts(path, BAD_CONFIG, None, read)
+    return (
+        ModelFacts(path, LOCAL, read, str(cfg)) if isinstance(read, dict) else ModelFacts(path, BAD_CONFIG, None, read)
+    )
 
 
 def _has_weights(snapshot: Path) -> bool:
     return any(f.name.endswith(WEIGHT_SUFFIXES) for f in snapshot.iterdir())
 
 
-def hub_model_facts(repo_id: str, *, endpoint: str | None = None, cache_dir: str | None = None,
-                    offline: bool | None = None, timeout: float = 10.0) -> ModelFacts:
+def hub_model_facts(
+    repo_id: str,
+    *,
+    endpoint: str | None = None,
+    cache_dir: str | None = None,
+    offline: bool | None = None,
+    timeout: float = 10.0,
+) -> ModelFacts:
     """Facts about a Hub id from the local cache, else from the Hub's metadata and config.json (never weights)."""
     from huggingface_hub import HfApi, constants, hf_hub_download, try_to_load_from_cache
     from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError
@@ -318,11 +401,16 @@ def hub_model_facts(repo_id: str, *, endpoint: str | None = None, cache_dir: str
     except GatedRepoError:
         return ModelFacts(repo_id, GATED, None, f"the Hub at {endpoint or constants.ENDPOINT} refused config.json")
     except RepositoryNotFoundError:
-        return ModelFacts(repo_id, NOT_ON_HUB, None, f"the Hub at {endpoint or constants.ENDPOINT} knows no such "
-                          "repository")
+        return ModelFacts(
+            repo_id, NOT_ON_HUB, None, f"the Hub at {endpoint or constants.ENDPOINT} knows no such repository"
+        )
     except Exception as exc:  # no network, timeout, 5xx: the model is neither confirmed nor refuted
-        return ModelFacts(repo_id, UNCHECKED, None, f"not in the local Hugging Face cache and the Hub did not "
-                          f"answer: {type(exc).__name__}: {_first_line(exc)}")
+        return ModelFacts(
+            repo_id,
+            UNCHECKED,
+            None,
+            f"not in the local Hugging Face cache and the Hub did not answer: {type(exc).__name__}: {_first_line(exc)}",
+        )
     read = _read_config(Path(path))
     if not isinstance(read, dict):
         return ModelFacts(repo_id, BAD_CONFIG, None, read)
@@ -398,8 +486,11 @@ def environment_rows(gpu: GpuFacts) -> list[tuple[str, str]]:
 
     import torch
 
-    driver = "not found" if gpu.driver_cuda is None else \
-        f"{gpu.driver_version or '?'} (CUDA {gpu.driver_cuda[0]}.{gpu.driver_cuda[1]})"
+    driver = (
+        "not found"
+        if gpu.driver_cuda is None
+        else f"{gpu.driver_version or '?'} (CUDA {gpu.driver_cuda[0]}.{gpu.driver_cuda[1]})"
+    )
     rows = [
         ("python", f"{platform.python_version()} ({platform.machine()})"),
         ("torch", f"{gpu.torch_version} (CUDA {gpu.torch_cuda or 'none: CPU-only build'})"),
@@ -412,8 +503,12 @@ def environment_rows(gpu: GpuFacts) -> list[tuple[str, str]]:
     ]
     for i in range(gpu.device_count if gpu.cuda_available else 0):
         props = torch.cuda.get_device_properties(i)
-        rows.append((f"GPU {i}", f"{props.name}, {props.total_memory / 2**30:.1f} GiB, "
-                               f"compute capability {props.major}.{props.minor}"))
+        rows.append(
+            (
+                f"GPU {i}",
+                f"{props.name}, {props.total_memory / 2**30:.1f} GiB, compute capability {props.major}.{props.minor}",
+            )
+        )
     if not gpu.cuda_available or gpu.device_count == 0:
         rows.append(("GPUs", "none visible"))
     return rows
@@ -429,14 +524,23 @@ def main(argv: list[str] | None = None) -> int:
     gpu = gather_gpu_facts()
     rows = environment_rows(gpu)
     findings = check_gpu_stack(gpu, args.gpus)
-    findings += [_error(name, value, "the GPU stack's packages must import; reinstall: " + SETUP_HINT)
-                 for name, value in rows if name in ("vllm", "verl") and not value[:1].isdigit()]
+    findings += [
+        _error(name, value, "the GPU stack's packages must import; reinstall: " + SETUP_HINT)
+        for name, value in rows
+        if name in ("vllm", "verl") and not value[:1].isdigit()
+    ]
     flash = dict(rows)["flash-attn"]
     if flash == "not installed":
         findings.append(_note("flash-attn", flash, f"run with {SDPA_OVERRIDE}"))
     elif not flash[:1].isdigit():
-        findings.append(_error("flash-attn", flash, "rebuild it against this torch (FLASH_ATTN_WHEEL or the "
-                               f"default build in {SETUP_HINT}) or uninstall it and run with {SDPA_OVERRIDE}"))
+        findings.append(
+            _error(
+                "flash-attn",
+                flash,
+                "rebuild it against this torch (FLASH_ATTN_WHEEL or the "
+                f"default build in {SETUP_HINT}) or uninstall it and run with {SDPA_OVERRIDE}",
+            )
+        )
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

@@ -31,7 +31,9 @@ class PollingSamplerKwargs(BaseConfig):
 
     def __post_init__(self) -> None:
         interval = self.poll_interval_s
-        if isinstance(interval, bool) or not (isinstance(interval, int | float) and math.isfinite(interval) and interval > 0):
+        if isinstance(interval, bool) or not (
+            isinstance(interval, int | float) and math.isfinite(interval) and interval > 0
+        ):
             raise ValueError(
                 f"trainer.v1.sampler.sampler_kwargs.poll_interval_s = {interval!r}: seconds between polls for "
                 "finished rollouts, a number > 0 (e.g. 0.02)"
@@ -45,7 +47,9 @@ def parse_sampler_kwargs(sampler_kwargs: DictConfig | dict | None) -> PollingSam
     try:
         return omega_conf_to_dataclass(OmegaConf.create(sampler_kwargs or {}), PollingSamplerKwargs)
     except OmegaConfBaseException as exc:
-        key = f"trainer.v1.sampler.sampler_kwargs.{exc.full_key}" if getattr(exc, "full_key", None) else "sampler_kwargs"
+        key = (
+            f"trainer.v1.sampler.sampler_kwargs.{exc.full_key}" if getattr(exc, "full_key", None) else "sampler_kwargs"
+        )
         raise ValueError(f"{key}: {str(exc).splitlines()[0]} (known keys: poll_interval_s)") from None
 
 

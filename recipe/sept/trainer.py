@@ -64,7 +64,10 @@ def report_overlong(split: str, files, kept: int, max_prompt_length: int) -> int
     dropped = total - kept
     logger.warning(
         "sept: %s: dropped %d of %d prompts longer than data.max_prompt_length=%d tokens (after the chat template)",
-        split, dropped, total, max_prompt_length,
+        split,
+        dropped,
+        total,
+        max_prompt_length,
     )
     if kept == 0:
         raise ValueError(
@@ -161,7 +164,9 @@ class SePTTrainer(PPOTrainerSync):
 
     def _val_metrics_update(self, data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs):
         """verl's validation metrics (mean@n, best@n, ...), plus unbiased pass@k (verl has none) under val-passk/."""
-        metrics = super()._val_metrics_update(data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs)
+        metrics = super()._val_metrics_update(
+            data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs
+        )
         accs = reward_extra_infos_dict.get("acc") or [score > 0 for score in reward_extra_infos_dict["reward"]]
         metrics.update(passk_metrics(data_sources, sample_uids, accs))
         return metrics
@@ -204,7 +209,10 @@ class SePTTrainer(PPOTrainerSync):
             logger.warning(
                 "sept: step %d: the run looks collapsed (%s): %s. The self-training loop diverges at too high a "
                 "learning rate: lower actor_rollout_ref.actor.optim.lr (now %g).",
-                step, " and ".join(status.signals), status.describe(), self.config.actor_rollout_ref.actor.optim.lr,
+                step,
+                " and ".join(status.signals),
+                status.describe(),
+                self.config.actor_rollout_ref.actor.optim.lr,
             )
         history.firing = status.fired
         return float(status.fired)

@@ -96,8 +96,7 @@ assert not getattr(engine_workers.initialize_global_process_group_ray, "__sept_c
 print("ok")
 """
     env = {k: v for k, v in os.environ.items() if k != "VERL_PLATFORM"}
-    proc = subprocess.run([sys.executable, "-c", code], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 

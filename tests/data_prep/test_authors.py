@@ -23,9 +23,13 @@ STYLE_FOLDERS = {"question": "data", "reasoning": "data_user_reasoning"}
 ROWS = {"math500": 500, "aime24": 30, "aime25": 30, "amc23": 40, "minerva": 272, "olympiadbench": 675}
 
 
-
 def _authors(name: str, style: str = "question") -> pd.DataFrame:
-    return pd.read_parquet(shared_reference("sept-authors-data") / STYLE_FOLDERS[style] / "benchmarks" / f"{SOURCES[name].file_name}.parquet")
+    return pd.read_parquet(
+        shared_reference("sept-authors-data")
+        / STYLE_FOLDERS[style]
+        / "benchmarks"
+        / f"{SOURCES[name].file_name}.parquet"
+    )
 
 
 def _question(row) -> str:
@@ -39,8 +43,14 @@ def _answer(row) -> str:
 
 # Each function rebuilds one raw hub row (the hub dataset's own columns) from an authors' row.
 def _math500(row):
-    return {"problem": _question(row), "solution": "", "answer": _answer(row), "subject": "", "level": 1,
-            "unique_id": row["id"]}
+    return {
+        "problem": _question(row),
+        "solution": "",
+        "answer": _answer(row),
+        "subject": "",
+        "level": 1,
+        "unique_id": row["id"],
+    }
 
 
 def _aime24(row):
@@ -61,16 +71,29 @@ def _minerva(row):
 
 
 def _olympiadbench(row):
-    return {"id": int(row["id"]), "question": _question(row), "solution": list(row["solution"]),
-            "final_answer": [_answer(row)], "context": None, "is_multiple_answer": bool(row["is_multiple_answer"]),
-            "unit": row["unit"] if isinstance(row["unit"], str) else None, "answer_type": row["answer_type"],
-            "subfield": row["subfield"], "language": "English"}
+    return {
+        "id": int(row["id"]),
+        "question": _question(row),
+        "solution": list(row["solution"]),
+        "final_answer": [_answer(row)],
+        "context": None,
+        "is_multiple_answer": bool(row["is_multiple_answer"]),
+        "unit": row["unit"] if isinstance(row["unit"], str) else None,
+        "answer_type": row["answer_type"],
+        "subfield": row["subfield"],
+        "language": "English",
+    }
 
 
 # Mixed formats on purpose: the real sources are jsonl (MATH-500, AIME-25) and parquet (the rest).
-HUB_SHAPE = {"math500": (_math500, "jsonl"), "aime24": (_aime24, "parquet"), "aime25": (_aime25, "jsonl"),
-             "amc23": (_amc23, "parquet"), "minerva": (_minerva, "parquet"),
-             "olympiadbench": (_olympiadbench, "parquet")}
+HUB_SHAPE = {
+    "math500": (_math500, "jsonl"),
+    "aime24": (_aime24, "parquet"),
+    "aime25": (_aime25, "jsonl"),
+    "amc23": (_amc23, "parquet"),
+    "minerva": (_minerva, "parquet"),
+    "olympiadbench": (_olympiadbench, "parquet"),
+}
 
 
 def _write_hub_shaped(folder: Path) -> None:
@@ -88,8 +111,10 @@ def _write_hub_shaped(folder: Path) -> None:
 def prepared(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("authors")
     _write_hub_shaped(root / "hub")
-    prepare(Options(out_dir=root / "out", datasets=BENCHMARKS, local_dir=root / "hub", allow_hub=False),
-            log=lambda line: None)
+    prepare(
+        Options(out_dir=root / "out", datasets=BENCHMARKS, local_dir=root / "hub", allow_hub=False),
+        log=lambda line: None,
+    )
     return root / "out"
 
 
@@ -114,8 +139,10 @@ def test_prepared_benchmark_equals_the_authors_file(prepared, name, style):
 def test_system_style_puts_the_reasoning_prompt_in_a_system_message(prepared):
     for name in BENCHMARKS:
         for mine, (_, their) in zip(_ours(prepared, name, "system"), _authors(name).iterrows(), strict=True):
-            assert mine["prompt"] == [{"role": "system", "content": REASONING_PROMPT},
-                                      {"role": "user", "content": _question(their)}]
+            assert mine["prompt"] == [
+                {"role": "system", "content": REASONING_PROMPT},
+                {"role": "user", "content": _question(their)},
+            ]
 
 
 def test_ground_truths_keep_the_paper_quirks_by_default(prepared):
@@ -127,8 +154,14 @@ def test_ground_truths_keep_the_paper_quirks_by_default(prepared):
 
 
 def test_answer_normalisation_is_opt_in_and_reported(prepared, tmp_path):
-    options = Options(out_dir=tmp_path, datasets=("minerva", "olympiadbench"), styles=("question",),
-                      local_dir=prepared.parent / "hub", allow_hub=False, normalize_answers=True)
+    options = Options(
+        out_dir=tmp_path,
+        datasets=("minerva", "olympiadbench"),
+        styles=("question",),
+        local_dir=prepared.parent / "hub",
+        allow_hub=False,
+        normalize_answers=True,
+    )
     manifest = prepare(options, log=lambda line: None)
     counts = {entry["dataset"]: entry["counts"]["answers_normalized"] for entry in manifest["files"]}
     assert counts == {"minerva": 58, "olympiadbench": 263}

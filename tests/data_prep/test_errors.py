@@ -19,8 +19,14 @@ QUIET = {"log": lambda line: None}
 
 
 def _run(tmp_path: Path, name: str, source_file: Path, **overrides) -> None:
-    options = {"out_dir": tmp_path / "out", "datasets": (name,), "styles": ("question",),
-               "inputs": {name: source_file}, "allow_hub": False, **overrides}
+    options = {
+        "out_dir": tmp_path / "out",
+        "datasets": (name,),
+        "styles": ("question",),
+        "inputs": {name: source_file},
+        "allow_hub": False,
+        **overrides,
+    }
     prepare(Options(**options), **QUIET)
 
 

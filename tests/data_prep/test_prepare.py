@@ -59,10 +59,22 @@ def test_every_dataset_in_every_style_is_written_and_listed(out):
 
 def test_training_sets_drop_and_count_empty_and_repeated_questions(out):
     counts = {e["dataset"]: e["counts"] for e in json.loads((out / MANIFEST).read_text())["files"]}
-    assert counts["dsr"] == {"rows_read": 7, "skipped_by_filter": 0, "dropped_empty_question": 1,
-                             "dropped_empty_answer": 1, "dropped_duplicate": 1, "rows_kept": 4}
-    assert counts["otm"] == {"rows_read": 7, "skipped_by_filter": 2, "dropped_empty_question": 0,
-                             "dropped_empty_answer": 1, "dropped_duplicate": 1, "rows_kept": 3}
+    assert counts["dsr"] == {
+        "rows_read": 7,
+        "skipped_by_filter": 0,
+        "dropped_empty_question": 1,
+        "dropped_empty_answer": 1,
+        "dropped_duplicate": 1,
+        "rows_kept": 4,
+    }
+    assert counts["otm"] == {
+        "rows_read": 7,
+        "skipped_by_filter": 2,
+        "dropped_empty_question": 0,
+        "dropped_empty_answer": 1,
+        "dropped_duplicate": 1,
+        "rows_kept": 3,
+    }
     dsr = _rows(out, "train/question/dsr.parquet")
     assert [row["extra_info"]["index"] for row in dsr] == [0, 1, 2, 3]
     assert [row["extra_info"]["id"] for row in dsr] == ["0", "1", "5", "6"]  # position in the source file
@@ -71,8 +83,9 @@ def test_training_sets_drop_and_count_empty_and_repeated_questions(out):
 
 def test_openthoughts_rows_take_the_question_and_the_boxed_answer_of_the_conversation(out):
     rows = _rows(out, "train/reasoning/otm.parquet")
-    assert rows[0]["prompt"] == [{"role": "user", "content": "Find the remainder when $2^{10}$ is divided by $7$. "
-                                  + REASONING_PROMPT}]
+    assert rows[0]["prompt"] == [
+        {"role": "user", "content": "Find the remainder when $2^{10}$ is divided by $7$. " + REASONING_PROMPT}
+    ]
     assert [row["reward_model"]["ground_truth"] for row in rows] == ["2", "x+1", "70"]
     assert {row["data_source"] for row in rows} == {"open-thoughts/OpenThoughts3-1.2M"}
 
@@ -100,8 +113,7 @@ def test_decontamination_reports_exact_and_normalised_overlaps(tmp_path):
     manifest = _prepare(tmp_path, datasets=("dsr", "otm"), styles=("question",), decontaminate="report")
     report = json.loads((tmp_path / "reports" / "decontamination.json").read_text())
     found = {(o["train_set"], o["train_row"], o["benchmark"], o["match"]) for o in report["overlaps"]}
-    assert found == {("dsr", 1, "math500", "exact"), ("dsr", 6, "math500", "normalized"),
-                     ("otm", 7, "aime25", "exact")}
+    assert found == {("dsr", 1, "math500", "exact"), ("dsr", 6, "math500", "normalized"), ("otm", 7, "aime25", "exact")}
     assert [entry["rows"] for entry in manifest["files"]] == [4, 3]  # report only: nothing removed
     assert manifest["datasets"] == ["dsr", "otm"]  # the benchmarks were read for the check, not written
     assert not (tmp_path / "benchmarks").exists()
@@ -119,13 +131,22 @@ def test_decontamination_drop_removes_and_counts_overlaps(tmp_path):
 def test_parquet_and_csv_inputs_give_the_same_files_as_jsonl(tmp_path):
     rows = [json.loads(line) for line in (HUB_SHAPED / "olympiadbench.jsonl").read_text().splitlines()]
     pd.DataFrame(rows).to_parquet(tmp_path / "olympiadbench.parquet")
-    csv_rows = [dict(row, final_answer=json.dumps(row["final_answer"]), solution=json.dumps(row["solution"]))
-                for row in rows]
+    csv_rows = [
+        dict(row, final_answer=json.dumps(row["final_answer"]), solution=json.dumps(row["solution"])) for row in rows
+    ]
     pd.DataFrame(csv_rows).to_csv(tmp_path / "olympiadbench.csv", index=False)
     hashes = set()
     for source_file in ("olympiadbench.parquet", "olympiadbench.csv", HUB_SHAPED / "olympiadbench.jsonl"):
-        manifest = prepare(Options(out_dir=tmp_path / "out", datasets=("olympiadbench",), styles=("question",),
-                                   inputs={"olympiadbench": tmp_path / source_file}, allow_hub=False), **QUIET)
+        manifest = prepare(
+            Options(
+                out_dir=tmp_path / "out",
+                datasets=("olympiadbench",),
+                styles=("question",),
+                inputs={"olympiadbench": tmp_path / source_file},
+                allow_hub=False,
+            ),
+            **QUIET,
+        )
         hashes.add(manifest["files"][0]["sha256"])
     assert len(hashes) == 1
 
@@ -142,13 +163,18 @@ def test_hub_loading_asks_for_the_pinned_dataset_and_streams_it(tmp_path, monkey
         return real_load("json", data_files=str(local), split="train", streaming=True)
 
     monkeypatch.setattr(datasets, "load_dataset", fake_hub)
-    manifest = prepare(Options(out_dir=tmp_path, datasets=("olympiadbench", "aime24"), styles=("question",)),
-                       **QUIET)
+    manifest = prepare(Options(out_dir=tmp_path, datasets=("olympiadbench", "aime24"), styles=("question",)), **QUIET)
     assert calls == [
-        ("Hothan/OlympiadBench", "OE_TO_maths_en_COMP",
-         {"split": "train", "revision": "3b426ee1d587c71b495146dde9f3e995ee7ac59f", "streaming": True}),
-        ("math-ai/aime24", None,
-         {"split": "test", "revision": "83a7f387baaa524a8bda0022eac0541582297103", "streaming": True}),
+        (
+            "Hothan/OlympiadBench",
+            "OE_TO_maths_en_COMP",
+            {"split": "train", "revision": "3b426ee1d587c71b495146dde9f3e995ee7ac59f", "streaming": True},
+        ),
+        (
+            "math-ai/aime24",
+            None,
+            {"split": "test", "revision": "83a7f387baaa524a8bda0022eac0541582297103", "streaming": True},
+        ),
     ]
     assert manifest["files"][0]["source"]["kind"] == "hub"
     assert _answers(tmp_path, "benchmarks/question/olympiadbench.parquet") == ["2", "$69$,$84$", "$2^{1009}$"]
@@ -166,13 +192,39 @@ def test_an_interrupted_write_leaves_neither_a_half_file_nor_a_temporary(tmp_pat
 
 
 def test_cli_prepare_and_its_exit_status_on_bad_input(tmp_path, capsys):
-    status = main(["prepare", "--out", str(tmp_path / "ok"), "--local-dir", str(HUB_SHAPED), "--no-hub",
-                   "--datasets", "aime25,dsr", "--styles", "system"])
+    status = main(
+        [
+            "prepare",
+            "--out",
+            str(tmp_path / "ok"),
+            "--local-dir",
+            str(HUB_SHAPED),
+            "--no-hub",
+            "--datasets",
+            "aime25,dsr",
+            "--styles",
+            "system",
+        ]
+    )
     assert status == 0
     assert "wrote train/system/dsr.parquet" in capsys.readouterr().out
     assert json.loads((tmp_path / "ok" / MANIFEST).read_text())["styles"] == ["system"]
-    failed = subprocess.run([sys.executable, "-m", "data_prep", "prepare", "--out", str(tmp_path / "bad"),
-                             "--no-hub", "--datasets", "aime25"], cwd=REPO, capture_output=True, text=True)
+    failed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "data_prep",
+            "prepare",
+            "--out",
+            str(tmp_path / "bad"),
+            "--no-hub",
+            "--datasets",
+            "aime25",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert failed.returncode == 2
     assert "no local file for 'aime25'" in failed.stderr and "Traceback" not in failed.stderr
     assert not (tmp_path / "bad").exists()
@@ -183,8 +235,10 @@ def test_long_reads_print_progress_lines(tmp_path, monkeypatch):
 
     monkeypatch.setattr(loading, "HEARTBEAT_ROWS", 3)
     lines = []
-    prepare(Options(out_dir=tmp_path, datasets=("otm",), styles=("question",), local_dir=HUB_SHAPED,
-                    allow_hub=False), log=lines.append)
+    prepare(
+        Options(out_dir=tmp_path, datasets=("otm",), styles=("question",), local_dir=HUB_SHAPED, allow_hub=False),
+        log=lines.append,
+    )
     assert lines[0] == "      otm: 3 rows read, 1 kept so far"
     assert lines[1] == "      otm: 6 rows read, 2 kept so far"
     assert lines[2].split()[:4] == ["read", "otm", "3", "rows"]

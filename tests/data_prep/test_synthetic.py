@@ -73,7 +73,9 @@ def test_bad_requests_raise_clear_errors(tmp_path):
 def test_cli_writes_both_files_and_rejects_bad_counts(tmp_path):
     run = lambda *args: subprocess.run(  # noqa: E731
         [sys.executable, "-m", "data_prep", "synthetic", "--out", str(tmp_path), *args],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     done = run("--train-rows", "8", "--val-rows", "2", "--seed", "5", "--style", "system")
     assert done.returncode == 0, done.stderr

@@ -14,8 +14,13 @@ QWEN_SYSTEM = "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You a
 
 
 def _render(name: str, messages: list[dict]) -> str:
-    (text,), _ = render_jinja_template([messages], chat_template=load_chat_template(name),
-                                       add_generation_prompt=True, bos_token="<s>", eos_token="</s>")
+    (text,), _ = render_jinja_template(
+        [messages],
+        chat_template=load_chat_template(name),
+        add_generation_prompt=True,
+        bos_token="<s>",
+        eos_token="</s>",
+    )
     return text
 
 

@@ -164,8 +164,16 @@ def test_side_by_side_asks_which_paper_row_when_several_match():
 
 
 def test_greedy_runs_count_their_one_sample_for_every_k(tmp_path):
-    greedy = {"model": "m", "checkpoint": "base", "style": "q", "tau": 0.0, "n": 1, "seed": 0, "benchmarks": {},
-              "mean": {"pass": {"1": 0.75}, "avg": None}}
+    greedy = {
+        "model": "m",
+        "checkpoint": "base",
+        "style": "q",
+        "tau": 0.0,
+        "n": 1,
+        "seed": 0,
+        "benchmarks": {},
+        "mean": {"pass": {"1": 0.75}, "avg": None},
+    }
     sampled = {**greedy, "tau": 1.0, "mean": {"pass": {"1": 0.4, "8": 0.6}, "avg": None}}
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps({"runs": [greedy, sampled]}))

@@ -21,14 +21,23 @@ from tests.helpers import REPO
 pytestmark = pytest.mark.e2e
 
 DEMO_TIMEOUT_S = 1800
-SUMMARY = re.compile(r"pass@1 at τ=1: (\d\.\d\d) → (\d\.\d\d) \(([+-]\d\.\d\d), 95% CI ([+-]\d\.\d\d)\.\.([+-]\d\.\d\d)\) "
-                     r"in (\d+) steps, \d+ min \d\d s")
+SUMMARY = re.compile(
+    r"pass@1 at τ=1: (\d\.\d\d) → (\d\.\d\d) \(([+-]\d\.\d\d), 95% CI ([+-]\d\.\d\d)\.\.([+-]\d\.\d\d)\) "
+    r"in (\d+) steps, \d+ min \d\d s"
+)
 
 
 def _demo(tmp):
-    cmd = [sys.executable, "-m", "lab.demo", "--out", str(tmp / "demo"),
-           f"actor_rollout_ref.model.path={tmp / 'base'}", f"data.train_files={tmp / 'data' / 'train.parquet'}",
-           f"data.val_files={tmp / 'data' / 'val.parquet'}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lab.demo",
+        "--out",
+        str(tmp / "demo"),
+        f"actor_rollout_ref.model.path={tmp / 'base'}",
+        f"data.train_files={tmp / 'data' / 'train.parquet'}",
+        f"data.val_files={tmp / 'data' / 'val.parquet'}",
+    ]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=DEMO_TIMEOUT_S)
 
 
@@ -52,8 +61,16 @@ def test_sept_raises_pass_at_1_at_tau_1_with_the_paired_interval_above_0(demo):
 def test_one_launch_evaluated_the_base_model_and_the_training_run(demo):
     out, stdout = demo
     stored = sorted((key.checkpoint, key.tau, key.n) for key, _ in discover(out / "generations"))
-    assert stored == [("base", 0.0, 1), ("base", 0.4, 16), ("base", 0.7, 16), ("base", 1.0, 16),
-                      ("step10", 1.0, 16), ("step20", 1.0, 16), ("step30", 1.0, 16), ("step40", 1.0, 16)]
+    assert stored == [
+        ("base", 0.0, 1),
+        ("base", 0.4, 16),
+        ("base", 0.7, 16),
+        ("base", 1.0, 16),
+        ("step10", 1.0, 16),
+        ("step20", 1.0, 16),
+        ("step30", 1.0, 16),
+        ("step40", 1.0, 16),
+    ]
     assert stdout.count("[demo] launching SePT") == 1
     assert "[demo] step  40/40" in stdout and "[demo] evaluation after step 40" in stdout
 
@@ -61,24 +78,55 @@ def test_one_launch_evaluated_the_base_model_and_the_training_run(demo):
 def test_the_report_and_the_plot_are_written(demo):
     out, _ = demo
     report = (out / "report.md").read_text(encoding="utf-8")
-    assert "**pass@1 at τ=1:" in report and "| base model τ | pass@1 |" in report and "| step | pass@1 at τ = 1 |" in report
+    assert (
+        "**pass@1 at τ=1:" in report
+        and "| base model τ | pass@1 |" in report
+        and "| step | pass@1 at τ = 1 |" in report
+    )
     assert (out / "pass1_vs_step.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_regrade_and_report_command_lines_read_the_stored_generations(demo, tmp_path):
     out, _ = demo
-    regrade = subprocess.run([sys.executable, "-m", "eval.regrade", str(out / "generations"), "--out",
-                              str(tmp_path / "metrics.json")], cwd=REPO, capture_output=True, text=True, timeout=600)
+    regrade = subprocess.run(
+        [sys.executable, "-m", "eval.regrade", str(out / "generations"), "--out", str(tmp_path / "metrics.json")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert regrade.returncode == 0, regrade.stderr[-2000:]
-    report = subprocess.run([sys.executable, "-m", "eval.report", str(tmp_path / "metrics.json"), "--model", "demo",
-                             "--baseline-tau", "1", "--method", "SePT=demo/step40@1", "--plot-steps",
-                             str(tmp_path / "steps.png")], cwd=REPO, capture_output=True, text=True, timeout=300)
+    report = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eval.report",
+            str(tmp_path / "metrics.json"),
+            "--model",
+            "demo",
+            "--baseline-tau",
+            "1",
+            "--method",
+            "SePT=demo/step40@1",
+            "--plot-steps",
+            str(tmp_path / "steps.png"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert report.returncode == 0, report.stderr[-2000:]
     assert "Baseline (τ=1)" in report.stdout and "| SePT |" in report.stdout
     assert (tmp_path / "steps.png").read_bytes().startswith(b"\x89PNG")
     # n = 16 has no pass@32, so no AVG: the paper's best-τ-by-AVG rule refuses and says how to proceed.
-    refused = subprocess.run([sys.executable, "-m", "eval.report", str(tmp_path / "metrics.json"), "--model", "demo"],
-                             cwd=REPO, capture_output=True, text=True, timeout=300)
+    refused = subprocess.run(
+        [sys.executable, "-m", "eval.report", str(tmp_path / "metrics.json"), "--model", "demo"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert refused.returncode == 2 and "--baseline-tau" in refused.stderr
 
 

@@ -81,8 +81,9 @@ def test_offline_launch_composes_with_the_offline_checks(tmp_path, launches, cpu
 
 def _store(root: Path, model: str, checkpoint: str, tau: float, n: int, seed: int, correct: list[int]):
     responses = lambda c: [r"\boxed{7}"] * c + [r"\boxed{1}"] * (n - c)  # noqa: E731
-    records = [Record("synthetic_arith", i, f"q{i}", "7", responses(c), ["stop"] * n, [5] * n)
-               for i, c in enumerate(correct)]
+    records = [
+        Record("synthetic_arith", i, f"q{i}", "7", responses(c), ["stop"] * n, [5] * n) for i, c in enumerate(correct)
+    ]
     write_generations(root, RunKey(model, checkpoint, "question", tau, n, seed, "synthetic_arith"), records)
 
 
@@ -97,14 +98,22 @@ def test_stored_runs_are_skipped(tmp_path, launches):
 def test_a_failed_stage_names_its_log_and_says_how_to_continue(tmp_path):
     plan = _plan(tmp_path)
     with pytest.raises(cpu_repro.ReproError) as err:
-        cpu_repro.run_stage(plan, "broken", [cpu_repro.sys.executable, "-c", "print('went wrong'); raise SystemExit(3)"])
+        cpu_repro.run_stage(
+            plan, "broken", [cpu_repro.sys.executable, "-c", "print('went wrong'); raise SystemExit(3)"]
+        )
     message = str(err.value)
     assert "broken failed (exit 3)" in message and str(tmp_path / "logs" / "broken.log") in message
     assert "went wrong" in message and "rerun the same command" in message
 
 
-@pytest.mark.parametrize("args, problem", [(["--seeds", "0,x"], "--seeds"), (["--methods", "sept,ppo"], "ppo"),
-                                           (["trainer.no_such_key=1"], "trainer.no_such_key")])
+@pytest.mark.parametrize(
+    "args, problem",
+    [
+        (["--seeds", "0,x"], "--seeds"),
+        (["--methods", "sept,ppo"], "ppo"),
+        (["trainer.no_such_key=1"], "trainer.no_such_key"),
+    ],
+)
 def test_bad_arguments_are_named(tmp_path, args, problem, capsys):
     with pytest.raises((SystemExit, cpu_repro.ReproError)) as err:
         _plan(tmp_path, *args)
@@ -114,9 +123,16 @@ def test_bad_arguments_are_named(tmp_path, args, problem, capsys):
 def test_seed_table_matches_hand_computed_values():
     # Two seeds, two problems, n = 4: seed 0 solves problem 0 always and problem 1 never, seed 1 each half the time.
     def run(seed, counts):
-        return {"model": "sept", "checkpoint": "step4", "style": "q", "tau": 1.0, "n": 4, "seed": seed,
-                "benchmarks": {"b": {"n": 4, "correct_counts": dict(enumerate(counts))}},
-                "mean": {"pass": {"1": sum(counts) / 8, "2": None}, "avg": None}}
+        return {
+            "model": "sept",
+            "checkpoint": "step4",
+            "style": "q",
+            "tau": 1.0,
+            "n": 4,
+            "seed": seed,
+            "benchmarks": {"b": {"n": 4, "correct_counts": dict(enumerate(counts))}},
+            "mean": {"pass": {"1": sum(counts) / 8, "2": None}, "avg": None},
+        }
 
     seeds = [run(0, [4, 0]), run(1, [2, 2])]
     # Seed-averaged per-problem pass@1: 0.75 and 0.25; bootstrap means of two problems are 0.25, 0.5 or 0.75.

@@ -16,11 +16,16 @@ def _digest(path):
 def test_tiny_model_is_seeded_and_round_trips_text(tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    a, b, c = write_tiny_model(tmp_path / "a", 0), write_tiny_model(tmp_path / "b", 0), write_tiny_model(tmp_path / "c", 1)
+    a, b, c = (
+        write_tiny_model(tmp_path / "a", 0),
+        write_tiny_model(tmp_path / "b", 0),
+        write_tiny_model(tmp_path / "c", 1),
+    )
     assert _digest(a) == _digest(b) != _digest(c)
     tok = AutoTokenizer.from_pretrained(a)
-    text = tok.apply_chat_template([{"role": "user", "content": "What is 12 + 7?"}], tokenize=False,
-                                   add_generation_prompt=True)
+    text = tok.apply_chat_template(
+        [{"role": "user", "content": "What is 12 + 7?"}], tokenize=False, add_generation_prompt=True
+    )
     assert text == "<|im_start|>user\nWhat is 12 + 7?<|im_end|>\n<|im_start|>assistant\n"
     ids = tok(text)["input_ids"]
     assert tok.decode(ids) == text and ids[0] == tok.convert_tokens_to_ids("<|im_start|>")

@@ -69,10 +69,16 @@ def _answers(tok):
 def _verl_rl_dataset_ids(train, tokenizer, max_prompt_length, max_samples, tmp_path):
     from verl.utils.dataset.rl_dataset import RLHFDataset
 
-    data_config = OmegaConf.create({
-        "max_prompt_length": max_prompt_length, "filter_overlong_prompts": True, "shuffle": True, "seed": 7,
-        "cache_dir": str(tmp_path / "cache"), "filter_overlong_prompts_workers": 1,
-    })
+    data_config = OmegaConf.create(
+        {
+            "max_prompt_length": max_prompt_length,
+            "filter_overlong_prompts": True,
+            "shuffle": True,
+            "seed": 7,
+            "cache_dir": str(tmp_path / "cache"),
+            "filter_overlong_prompts_workers": 1,
+        }
+    )
     dataset = RLHFDataset([str(train)], tokenizer, data_config, max_samples=max_samples)
     return [row["extra_info"]["id"] for row in dataset.dataframe]
 
@@ -114,9 +120,16 @@ def test_rows_are_what_verls_sft_dataset_trains_on(inputs, toks, template, tmp_p
     assert [r["sampler_nll"] for r in set_rows] == [pytest.approx(nll), None, None, pytest.approx(nll)]
     manifest = write_set(tmp_path, set_rows, {"k": 1}, {})
     dataset = MultiTurnSFTDataset(
-        str(tmp_path / SET_FILE), tok.tokenizer,
-        OmegaConf.create({"messages_key": "messages", "max_length": manifest["max_sft_tokens"],
-                          "truncation": "error", "pad_mode": "no_padding"}),
+        str(tmp_path / SET_FILE),
+        tok.tokenizer,
+        OmegaConf.create(
+            {
+                "messages_key": "messages",
+                "max_length": manifest["max_sft_tokens"],
+                "truncation": "error",
+                "pad_mode": "no_padding",
+            }
+        ),
     )
     for i, row in enumerate(set_rows):
         item = dataset[i]

@@ -75,13 +75,19 @@ def test_paper_sft_config_has_the_online_runs_settings(tiny_model, tmp_path):
     [
         # sept_cpu: 4 steps of 8 prompts in 2 updates of 4 prompts (x G answers).
         ([], dict(online_steps=4, updates_per_step=2, updates=8, batch_rows=4, epochs=1)),
-        (["actor_rollout_ref.rollout.n=2"],
-         dict(online_steps=4, updates_per_step=2, updates=8, batch_rows=8, epochs=1)),
+        (
+            ["actor_rollout_ref.rollout.n=2"],
+            dict(online_steps=4, updates_per_step=2, updates=8, batch_rows=8, epochs=1),
+        ),
         # No step cap: 3 epochs of 32 // 8 steps; the SFT needs 3 epochs of 32 // 4 updates.
-        (["trainer.total_training_steps=null", "trainer.total_epochs=3"],
-         dict(online_steps=12, updates_per_step=2, updates=24, batch_rows=4, epochs=3)),
-        (["actor_rollout_ref.actor.ppo_mini_batch_size=8"],
-         dict(online_steps=4, updates_per_step=1, updates=4, batch_rows=8, epochs=1)),
+        (
+            ["trainer.total_training_steps=null", "trainer.total_epochs=3"],
+            dict(online_steps=12, updates_per_step=2, updates=24, batch_rows=4, epochs=3),
+        ),
+        (
+            ["actor_rollout_ref.actor.ppo_mini_batch_size=8"],
+            dict(online_steps=4, updates_per_step=1, updates=4, batch_rows=8, epochs=1),
+        ),
     ],
 )
 def test_sft_makes_as_many_updates_as_the_online_run(overrides, plan):
@@ -104,8 +110,10 @@ def test_too_few_prompts_for_one_step_is_an_error():
         ("actor_rollout_ref.actor.ppo_epochs=2", "actor_rollout_ref.actor.ppo_epochs"),
         ("actor_rollout_ref.actor.ppo_mini_batch_size=3", "actor_rollout_ref.actor.ppo_mini_batch_size"),
         ("trainer.nnodes=2", "trainer.nnodes"),
-        ("actor_rollout_ref.rollout.tensor_model_parallel_size=2",
-         "actor_rollout_ref.rollout.tensor_model_parallel_size"),
+        (
+            "actor_rollout_ref.rollout.tensor_model_parallel_size=2",
+            "actor_rollout_ref.rollout.tensor_model_parallel_size",
+        ),
     ],
 )
 def test_bad_offline_values_name_the_key(override, key):
@@ -174,11 +182,19 @@ def tiny_data(tmp_path_factory):
 def _run_config(tiny_model, tiny_data, run, overrides=()):
     from recipe.sept.main_sept import prepare_config
 
-    return prepare_config(compose_preset("offline_sept_cpu", [
-        f"actor_rollout_ref.model.path={tiny_model}", f"data.train_files={tiny_data['train']}",
-        f"data.val_files={tiny_data['val']}", f"trainer.default_local_dir={run / 'checkpoints'}",
-        "actor_rollout_ref.rollout.n=2", *overrides,
-    ]))
+    return prepare_config(
+        compose_preset(
+            "offline_sept_cpu",
+            [
+                f"actor_rollout_ref.model.path={tiny_model}",
+                f"data.train_files={tiny_data['train']}",
+                f"data.val_files={tiny_data['val']}",
+                f"trainer.default_local_dir={run / 'checkpoints'}",
+                "actor_rollout_ref.rollout.n=2",
+                *overrides,
+            ],
+        )
+    )
 
 
 @pytest.fixture
@@ -190,8 +206,10 @@ def fake_stages(monkeypatch):
         calls["generated"].append(len(prompt_ids))
         text = "So the answer is \\boxed{1}."
         ids = tok.tokenizer.encode(text, add_special_tokens=False) + [tok.tokenizer.eos_token_id]
-        return [[offline.Sample(text, ids, "stop", [-1.0] * len(ids))] * config.actor_rollout_ref.rollout.n
-                for _ in prompt_ids]
+        return [
+            [offline.Sample(text, ids, "stop", [-1.0] * len(ids))] * config.actor_rollout_ref.rollout.n
+            for _ in prompt_ids
+        ]
 
     def launch_sft(sft_path, nproc, env):
         sft = OmegaConf.load(sft_path)

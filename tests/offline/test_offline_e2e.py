@@ -34,12 +34,17 @@ def _launch(tmp, tag: str, online_steps: int) -> dict:
     metrics, log = tmp / f"metrics_{tag}.jsonl", tmp / f"launch_{tag}.log"
     env = {**os.environ, "VERL_FILE_LOGGER_PATH": str(metrics)}
     cmd = [
-        sys.executable, "-m", "offline.main_offline", "--config-name", "offline_sept_cpu",
+        sys.executable,
+        "-m",
+        "offline.main_offline",
+        "--config-name",
+        "offline_sept_cpu",
         f"actor_rollout_ref.model.path={tmp / 'model'}",
         f"data.train_files={tmp / 'data' / 'train.parquet'}",
         f"data.val_files={tmp / 'data' / 'val.parquet'}",
         f"trainer.default_local_dir={tmp / 'checkpoints'}",
-        f"sept.tau_s.start={TAU_S}", f"sept.tau_s.end={TAU_S}",
+        f"sept.tau_s.start={TAU_S}",
+        f"sept.tau_s.end={TAU_S}",
         f"actor_rollout_ref.rollout.n={G}",
         f"data.train_batch_size={PROMPTS_PER_STEP}",
         f"actor_rollout_ref.actor.ppo_mini_batch_size={PROMPTS_PER_UPDATE}",

@@ -48,8 +48,11 @@ def test_not_a_parquet(tmp_path):
 
 
 def test_check_inputs_reads_the_composed_config(model_dir, data_dir, tmp_path):
-    ok = [f"actor_rollout_ref.model.path={model_dir}", f"data.train_files={data_dir / 'train.parquet'}",
-          f"data.val_files=[{data_dir / 'val.parquet'}]"]
+    ok = [
+        f"actor_rollout_ref.model.path={model_dir}",
+        f"data.train_files={data_dir / 'train.parquet'}",
+        f"data.val_files=[{data_dir / 'val.parquet'}]",
+    ]
     check_inputs(compose_preset("sept_cpu", ok))
     bad = ok[:2] + [f"data.val_files=[{data_dir / 'val.parquet'},{tmp_path / 'gone.parquet'}]"]
     with pytest.raises(SePTConfigError, match="data.val_files = .*gone.parquet"):
@@ -58,8 +61,14 @@ def test_check_inputs_reads_the_composed_config(model_dir, data_dir, tmp_path):
 
 def test_cli_fails_fast_naming_the_key(tmp_path):
     """The real entry point exits with the message and without starting Ray."""
-    cmd = [sys.executable, "-m", "recipe.sept.main_sept", "--config-name", "sept_cpu",
-           f"actor_rollout_ref.model.path={tmp_path / 'missing-model'}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "recipe.sept.main_sept",
+        "--config-name",
+        "sept_cpu",
+        f"actor_rollout_ref.model.path={tmp_path / 'missing-model'}",
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "actor_rollout_ref.model.path" in proc.stderr and "no such folder" in proc.stderr

@@ -106,8 +106,12 @@ def test_bad_collapse_settings_name_the_key(override, key):
 
 
 def test_collapse_settings_parse():
-    overrides = ["sept.collapse.enabled=false", "sept.collapse.window=3", "sept.collapse.entropy_fraction=0",
-                 "sept.collapse.accuracy_drop=1"]
+    overrides = [
+        "sept.collapse.enabled=false",
+        "sept.collapse.window=3",
+        "sept.collapse.entropy_fraction=0",
+        "sept.collapse.accuracy_drop=1",
+    ]
     collapse = parse_sept_config(compose_preset("sept_cpu", overrides)).collapse
     values = (collapse.enabled, collapse.window, collapse.entropy_fraction, collapse.accuracy_drop)
     assert values == (False, 3, 0.0, 1.0)

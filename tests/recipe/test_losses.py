@@ -69,7 +69,9 @@ def test_seq_mean_token_mean_mode_is_respected():
     from verl.workers.utils.losses import ppo_loss
 
     lp, data = _batch()
-    loss, _ = ppo_loss(_actor_config(["actor_rollout_ref.actor.loss_agg_mode=seq-mean-token-mean"]), {"log_probs": lp}, data)
+    loss, _ = ppo_loss(
+        _actor_config(["actor_rollout_ref.actor.loss_agg_mode=seq-mean-token-mean"]), {"log_probs": lp}, data
+    )
     # Per-sequence means 3.5/3 and 1/2, averaged over the 2 sequences.
     assert loss.item() == pytest.approx((3.5 / 3 + 0.5) / 2)
 

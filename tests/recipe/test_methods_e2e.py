@@ -17,9 +17,14 @@ pytestmark = pytest.mark.e2e
 
 PROMPTS = 8
 COMMON = [
-    f"data.train_batch_size={PROMPTS}", f"actor_rollout_ref.actor.ppo_mini_batch_size={PROMPTS}",
-    "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=8", "trainer.total_training_steps=2",
-    "trainer.save_freq=-1", "trainer.test_freq=-1", "trainer.val_before_train=false", "trainer.resume_mode=disable",
+    f"data.train_batch_size={PROMPTS}",
+    f"actor_rollout_ref.actor.ppo_mini_batch_size={PROMPTS}",
+    "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=8",
+    "trainer.total_training_steps=2",
+    "trainer.save_freq=-1",
+    "trainer.test_freq=-1",
+    "trainer.val_before_train=false",
+    "trainer.resume_mode=disable",
 ]
 
 
@@ -53,10 +58,16 @@ def test_emft_minimises_entropy(inputs):
 
 def test_coupled_sept_with_kl_and_four_rollouts(inputs):
     overrides = [
-        "sept.tau_t_mode=coupled", "sept.tau_s.start=0.5", "sept.tau_s.end=1.0", "sept.tau_s.duration=1",
-        "sept.tau_s.unit=step", "actor_rollout_ref.rollout.n=4",
-        "actor_rollout_ref.actor.use_kl_loss=true", "actor_rollout_ref.actor.kl_loss_coef=0.1",
-        "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=8", *COMMON,
+        "sept.tau_t_mode=coupled",
+        "sept.tau_s.start=0.5",
+        "sept.tau_s.end=1.0",
+        "sept.tau_s.duration=1",
+        "sept.tau_s.unit=step",
+        "actor_rollout_ref.rollout.n=4",
+        "actor_rollout_ref.actor.use_kl_loss=true",
+        "actor_rollout_ref.actor.kl_loss_coef=0.1",
+        "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=8",
+        *COMMON,
     ]
     run = launch(inputs, "coupled_kl_g4", overrides)
     assert train_temperatures(run["probe"]) == [0.5] * (PROMPTS * 4) + [1.0] * (PROMPTS * 4)

@@ -20,8 +20,15 @@ from recipe.sept import preflight
 from recipe.sept.preflight import ERROR, NOTE, GpuFacts, ModelFacts
 from tests.helpers import REPO, compose_preset
 
-GOOD_GPU = GpuFacts(torch_version="2.11.0+cu130", torch_cuda="13.0", driver_cuda=(13, 0), driver_version="580.65.06",
-                    cuda_available=True, device_count=8, visible_devices=None)
+GOOD_GPU = GpuFacts(
+    torch_version="2.11.0+cu130",
+    torch_cuda="13.0",
+    driver_cuda=(13, 0),
+    driver_version="580.65.06",
+    cuda_available=True,
+    device_count=8,
+    visible_devices=None,
+)
 
 
 def gpu(**changes) -> GpuFacts:
@@ -49,14 +56,18 @@ def test_cpu_only_torch_names_the_setup_script():
 
 
 def test_missing_driver():
-    (msg,) = errors(preflight.check_gpu_stack(gpu(driver_cuda=None, driver_version=None, cuda_available=False,
-                                                  device_count=0), 1))
+    (msg,) = errors(
+        preflight.check_gpu_stack(gpu(driver_cuda=None, driver_version=None, cuda_available=False, device_count=0), 1)
+    )
     assert "NVIDIA driver = 'not found'" in msg and "R580" in msg and "nvidia-smi" in msg
 
 
 def test_driver_older_than_torch_cuda_major_is_an_error_naming_both_versions():
-    (msg,) = errors(preflight.check_gpu_stack(gpu(driver_cuda=(12, 4), driver_version="550.54.15",
-                                                  cuda_available=False, device_count=0), 1))
+    (msg,) = errors(
+        preflight.check_gpu_stack(
+            gpu(driver_cuda=(12, 4), driver_version="550.54.15", cuda_available=False, device_count=0), 1
+        )
+    )
     assert "550.54.15, CUDA 12.4" in msg and "CUDA 13.0" in msg and "R580" in msg
 
 
@@ -120,11 +131,14 @@ def test_local_model_folder(tmp_path):
     assert preflight.check_model(facts) == []
 
 
-@pytest.mark.parametrize("make, expected", [
-    (lambda d: d / "absent", "no such folder"),
-    (lambda d: d, "no config.json there"),
-    (lambda d: (d / "config.json").write_text("{not json") and d, "cannot be read as JSON"),
-])
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda d: d / "absent", "no such folder"),
+        (lambda d: d, "no config.json there"),
+        (lambda d: (d / "config.json").write_text("{not json") and d, "cannot be read as JSON"),
+    ],
+)
 def test_broken_local_models(tmp_path, make, expected):
     path = make(tmp_path)
     (msg,) = errors(preflight.check_model(preflight.gather_model_facts(str(path))))
@@ -166,11 +180,17 @@ class FakeHub(BaseHTTPRequestHandler):
 
     def do_GET(self):
         path = self.path.split("?")[0]
-        files = {"/api/models/org/model": ["config.json", "model.safetensors"],
-                 "/api/models/org/gated": ["config.json"], "/api/models/org/weights-only": ["model.safetensors"]}
+        files = {
+            "/api/models/org/model": ["config.json", "model.safetensors"],
+            "/api/models/org/gated": ["config.json"],
+            "/api/models/org/weights-only": ["model.safetensors"],
+        }
         if path in files:
-            info = {"id": path.removeprefix("/api/models/"), "sha": SHA,
-                    "siblings": [{"rfilename": f} for f in files[path]]}
+            info = {
+                "id": path.removeprefix("/api/models/"),
+                "sha": SHA,
+                "siblings": [{"rfilename": f} for f in files[path]],
+            }
             return self._send(200, json.dumps(info).encode(), [("Content-Type", "application/json")])
         if path.startswith("/org/model/resolve/"):
             etag = hashlib.sha1(HUB_CONFIG).hexdigest()
@@ -269,8 +289,9 @@ def test_paper_lengths_fit_qwen_math_context():
 
 
 def test_lengths_longer_than_the_context():
-    findings = preflight.check_context(paper_config("actor_rollout_ref.rollout.max_model_len=null"),
-                                       context_facts({"max_position_embeddings": 2048}))
+    findings = preflight.check_context(
+        paper_config("actor_rollout_ref.rollout.max_model_len=null"), context_facts({"max_position_embeddings": 2048})
+    )
     (msg,) = errors(findings)
     assert "'1024 + 3072'" in msg and "4096 tokens" in msg and "context of 2048" in msg
     assert "data.max_response_length=1024" in msg
@@ -299,8 +320,9 @@ def test_rollout_max_model_len_above_the_context():
 
 
 def test_rollout_max_model_len_below_prompt_plus_response_is_a_note():
-    findings = preflight.check_context(paper_config("actor_rollout_ref.rollout.max_model_len=2048"),
-                                       context_facts({"max_position_embeddings": 4096}))
+    findings = preflight.check_context(
+        paper_config("actor_rollout_ref.rollout.max_model_len=2048"), context_facts({"max_position_embeddings": 4096})
+    )
     assert errors(findings) == [] and "cut before max_response_length" in notes(findings)[0]
 
 
@@ -336,8 +358,9 @@ def test_check_before_ray_passes_a_good_cpu_run(tmp_path):
 def test_report_command_on_this_machine():
     import torch
 
-    proc = subprocess.run([sys.executable, "-m", "recipe.sept.preflight"], cwd=REPO, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "recipe.sept.preflight"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     for row in ("torch ", "NVIDIA driver", "vllm ", "verl ", "flash-attn ", "transformers "):
         assert row in proc.stdout
     if not torch.cuda.is_available():

@@ -17,8 +17,9 @@ def _built_by_verl(config):
     """The replay buffer verl's v1 trainer builds from ``config`` (its own ``_build_replay_buffer``)."""
     from verl.trainer.ppo.v1.trainer_base import PPOTrainer
 
-    trainer = SimpleNamespace(config=config, trainer_mode=config.trainer.v1.trainer_mode,
-                              _add_prompts_to_generate=lambda count: None)
+    trainer = SimpleNamespace(
+        config=config, trainer_mode=config.trainer.v1.trainer_mode, _add_prompts_to_generate=lambda count: None
+    )
     return PPOTrainer._build_replay_buffer(trainer)
 
 
@@ -53,7 +54,9 @@ def test_the_wait_between_polls_is_the_interval():
 )
 def test_bad_sampler_settings_fail_at_start_up_naming_the_key(override, message, cpu_inputs):
     model, val = cpu_inputs
-    config = compose_preset("sept_cpu", [f"actor_rollout_ref.model.path={model}", f"data.train_files={val}",
-                                         f"data.val_files={val}", override])
+    config = compose_preset(
+        "sept_cpu",
+        [f"actor_rollout_ref.model.path={model}", f"data.train_files={val}", f"data.val_files={val}", override],
+    )
     with pytest.raises(SePTConfigError, match=message):
         prepare_config(config)

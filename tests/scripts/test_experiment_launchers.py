@@ -15,13 +15,25 @@ from tests.helpers import REPO, compose_preset
 LAUNCHERS = sorted(p.name for p in (REPO / "scripts" / "experiments").glob("*.sh") if p.name != "common.sh")
 # Runs per launcher (paper): Table 1 4 models x 2 methods; Table 2 2 x 2 x 2 data; Table 5 coupled/decoupled;
 # Figure 3 EM-FT/SePT; Figure 5 G = 1, 4, 8; Table 6 2 methods x 2 data; Table 4 offline/online.
-EXPECTED_RUNS = {"table1_main.sh": 8, "table2_otm_vs_dsr.sh": 8, "table4_offline.sh": 2, "table5_coupling.sh": 2,
-                 "figure3_emft.sh": 2, "figure5_rollouts.sh": 3, "table6_llama.sh": 4}
+EXPECTED_RUNS = {
+    "table1_main.sh": 8,
+    "table2_otm_vs_dsr.sh": 8,
+    "table4_offline.sh": 2,
+    "table5_coupling.sh": 2,
+    "figure3_emft.sh": 2,
+    "figure5_rollouts.sh": 3,
+    "table6_llama.sh": 4,
+}
 
 
 def _runs(launcher: str, *args: str) -> list[list[str]]:
-    proc = subprocess.run(["bash", str(REPO / "scripts" / "experiments" / launcher), *args], capture_output=True,
-                          text=True, timeout=60, env={**os.environ, "SEPT_PRINT_ONLY": "1"})
+    proc = subprocess.run(
+        ["bash", str(REPO / "scripts" / "experiments" / launcher), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SEPT_PRINT_ONLY": "1"},
+    )
     assert proc.returncode == 0, proc.stderr
     return [line.split("\t") for line in proc.stdout.splitlines()]
 
@@ -64,22 +76,27 @@ def test_only_and_extra_overrides():
     runs = _runs("table1_main.sh", "trainer.total_epochs=1")
     assert all(r[-1] == "trainer.total_epochs=1" for r in runs)
     env = {**os.environ, "SEPT_PRINT_ONLY": "1", "ONLY": "table1_qwen2.5-7b_grpo_dsr"}
-    out = subprocess.run(["bash", str(REPO / "scripts/experiments/table1_main.sh")], capture_output=True, text=True,
-                         env=env, timeout=60).stdout.splitlines()
+    out = subprocess.run(
+        ["bash", str(REPO / "scripts/experiments/table1_main.sh")], capture_output=True, text=True, env=env, timeout=60
+    ).stdout.splitlines()
     assert len(out) == 1 and "method=grpo" in out[0] and "base_model=qwen2.5-7b\t" in out[0]
 
 
 def test_launcher_fails_fast_before_ray(tmp_path):
     """On this machine the paper run stops at the GPU-stack check; on CPU it stops at the missing data; both before
     Ray starts."""
-    env = {**os.environ, "ONLY": "table5_qwen2.5-math-7b_sept_dsr_coupled",
-           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "ONLY": "table5_qwen2.5-math-7b_sept_dsr_coupled",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
     launcher = str(REPO / "scripts/experiments/table5_coupling.sh")
     missing = f"data.train_files={tmp_path / 'missing.parquet'}"
     on_gpu = subprocess.run(["bash", launcher, missing], capture_output=True, text=True, env=env, timeout=300)
     assert on_gpu.returncode != 0 and "sept: bad config:" in on_gpu.stderr and "ray init" not in on_gpu.stdout
     assert "torch" in on_gpu.stderr or "GPU" in on_gpu.stderr, on_gpu.stderr[-2000:]
-    on_cpu = subprocess.run(["bash", launcher, missing, "+platform=cpu"], capture_output=True, text=True, env=env,
-                            timeout=300)
+    on_cpu = subprocess.run(
+        ["bash", launcher, missing, "+platform=cpu"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert on_cpu.returncode != 0 and "ray init" not in on_cpu.stdout
     assert "sept: bad config: data.train_files" in on_cpu.stderr and "no such file" in on_cpu.stderr

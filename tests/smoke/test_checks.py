@@ -20,17 +20,32 @@ def probe(temps_per_step: dict[int, float], n: int = N, validation: int = 3) -> 
     return val + train + val
 
 
-def step_row(step: int, tau_s: float, nll: float = 0.80, rollout_nll: float = 0.80, entropy: float = 1.2,
-             tau_t: float = 1.0) -> dict:
-    return {"step": step, "data": {"sept/tau_s": tau_s, "sept/tau_t": tau_t, "sept/nll": nll,
-                                   "sept/rollout_nll": rollout_nll, "sept/entropy": entropy}}
+def step_row(
+    step: int, tau_s: float, nll: float = 0.80, rollout_nll: float = 0.80, entropy: float = 1.2, tau_t: float = 1.0
+) -> dict:
+    return {
+        "step": step,
+        "data": {
+            "sept/tau_s": tau_s,
+            "sept/tau_t": tau_t,
+            "sept/nll": nll,
+            "sept/rollout_nll": rollout_nll,
+            "sept/entropy": entropy,
+        },
+    }
 
 
 def good_rows() -> list[dict]:
-    val = {"step": 0, "data": {"val-passk/math500/pass@1": 0.25, "val-core/math500/acc/mean@1": 0.25,
-                               "val-passk/mean/pass@1": 0.25}}
-    return [val, step_row(1, 0.5, nll=0.9, rollout_nll=0.5), step_row(2, 0.75, nll=0.85, rollout_nll=0.7),
-            step_row(3, 1.0, nll=0.80, rollout_nll=0.805)]
+    val = {
+        "step": 0,
+        "data": {"val-passk/math500/pass@1": 0.25, "val-core/math500/acc/mean@1": 0.25, "val-passk/mean/pass@1": 0.25},
+    }
+    return [
+        val,
+        step_row(1, 0.5, nll=0.9, rollout_nll=0.5),
+        step_row(2, 0.75, nll=0.85, rollout_nll=0.7),
+        step_row(3, 1.0, nll=0.80, rollout_nll=0.805),
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ temperatures

@@ -20,8 +20,7 @@ from tests.helpers import REPO, compose_preset
 
 
 def composed(platform: run.Platform, tmp_path, total_steps: int, extra=()):
-    inputs = run.Inputs(tmp_path / "model", tmp_path / "train.parquet", tmp_path / "val.parquet", tmp_path,
-                        list(extra))
+    inputs = run.Inputs(tmp_path / "model", tmp_path / "train.parquet", tmp_path / "val.parquet", tmp_path, list(extra))
     cmd = run.launch_command(platform, inputs, total_steps)
     assert cmd[:4] == [sys.executable, "-m", "recipe.sept.main_sept", "--config-name"]
     config = compose_preset(cmd[4], cmd[5:])
@@ -54,7 +53,10 @@ def test_gpu_lengths_fit_the_default_and_the_math_model():
     for context in (32768, 4096):
         facts = preflight.ModelFacts("m", preflight.HUB, {"max_position_embeddings": context}, "config.json")
         assert preflight.check_context(config, facts) == []
-    assert config.data.max_prompt_length + config.data.max_response_length <= config.actor_rollout_ref.rollout.max_model_len
+    assert (
+        config.data.max_prompt_length + config.data.max_response_length
+        <= config.actor_rollout_ref.rollout.max_model_len
+    )
 
 
 @pytest.mark.parametrize("platform", [run.GPU, run.CPU], ids=lambda p: p.name)
@@ -124,9 +126,19 @@ def fake_run(tmp_path, resumed_ok=True):
     def launch(tag, steps):
         records = [{"temperature": run.EXPECTED_TAU_S[s]} for s in steps for _ in range(n)]
         rows = [{"step": 0, "data": {"val-passk/arith/pass@1": 0.5, "val-core/arith/acc/mean@1": 0.5}}]
-        rows += [{"step": s, "data": {"sept/tau_s": run.EXPECTED_TAU_S[s], "sept/tau_t": 1.0, "sept/entropy": 2.0,
-                                      "sept/nll": 1.0 if run.EXPECTED_TAU_S[s] == 1.0 else 1.5,
-                                      "sept/rollout_nll": 1.0}} for s in steps]
+        rows += [
+            {
+                "step": s,
+                "data": {
+                    "sept/tau_s": run.EXPECTED_TAU_S[s],
+                    "sept/tau_t": 1.0,
+                    "sept/entropy": 2.0,
+                    "sept/nll": 1.0 if run.EXPECTED_TAU_S[s] == 1.0 else 1.5,
+                    "sept/rollout_nll": 1.0,
+                },
+            }
+            for s in steps
+        ]
         return run.Launch(tag, 0, 1.0, tmp_path / f"launch_{tag}.log", records, rows)
 
     inputs = run.Inputs(tmp_path / "model", tmp_path / "t.parquet", tmp_path / "v.parquet", tmp_path)
@@ -155,8 +167,14 @@ def test_a_failed_second_launch_fails_the_resume_check(tmp_path):
 
 
 def smoke_sh(args, venv, timeout=300):
-    return subprocess.run(["bash", str(REPO / "scripts" / "gpu_smoke.sh"), *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout, env={"PATH": "/usr/bin:/bin", "SEPT_VENV": str(venv)})
+    return subprocess.run(
+        ["bash", str(REPO / "scripts" / "gpu_smoke.sh"), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={"PATH": "/usr/bin:/bin", "SEPT_VENV": str(venv)},
+    )
 
 
 def test_gpu_smoke_without_the_gpu_stack(tmp_path):

@@ -35,16 +35,45 @@ def launched(monkeypatch):
 def test_cli_overrides_may_follow_the_options_and_name_the_checkpoint(tmp_path, launched):
     val = tmp_path / "val.parquet"
     val.write_bytes(b"")
-    sweep_cli.main(["temperature", "--model", "m", "--val-files", str(val), "--out", str(tmp_path / "g"),
-                    "--temps", "1", "--checkpoint", "step48", "trainer.total_training_steps=3", "--n", "4"])
+    sweep_cli.main(
+        [
+            "temperature",
+            "--model",
+            "m",
+            "--val-files",
+            str(val),
+            "--out",
+            str(tmp_path / "g"),
+            "--temps",
+            "1",
+            "--checkpoint",
+            "step48",
+            "trainer.total_training_steps=3",
+            "--n",
+            "4",
+        ]
+    )
     ((name, overrides),) = launched
     assert name == "sept_qwen2.5_math_7b_dsr"
     assert overrides[-1] == "trainer.total_training_steps=3"
     assert "sweep.checkpoint_name=step48" in overrides and "sweep.n=4" in overrides
     assert "trainer.resume_mode=disable" in overrides
     with pytest.raises(SystemExit, match="--checkpoint names a temperature sweep"):
-        sweep_cli.main(["checkpoints", "--model", "m", "--val-files", str(val), "--out", str(tmp_path / "g"),
-                        "--run-dir", str(tmp_path), "--checkpoint", "x"])
+        sweep_cli.main(
+            [
+                "checkpoints",
+                "--model",
+                "m",
+                "--val-files",
+                str(val),
+                "--out",
+                str(tmp_path / "g"),
+                "--run-dir",
+                str(tmp_path),
+                "--checkpoint",
+                "x",
+            ]
+        )
 
 
 def test_both_kinds_of_launch_compose_and_pass_every_start_up_check(tmp_path, launched, cpu_inputs):

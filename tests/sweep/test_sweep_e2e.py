@@ -30,10 +30,32 @@ def checkpoint_sweep(sept_run, tmp_path_factory):
     write_generations(gens, RunKey("tiny", "step3", "question", 0.0, 1, 42, "synthetic_arith"), stored)
     probe = tmp / "probe.jsonl"
     env = {**os.environ, "VERL_USE_EXTERNAL_MODULES": "smoke.vllm_probe", "SEPT_TEST_VLLM_PROBE": str(probe)}
-    cmd = [sys.executable, "-m", "sweep", "checkpoints", "--run-dir", str(inputs.workdir / "checkpoints"),
-           "--steps", "3", "--temps", "0,1", "--model", str(inputs.model), "--name", "tiny",
-           "--val-files", str(inputs.val_file), "--out", str(gens), "--n", "2", "--config-name", "sept_cpu",
-           "--timeout", "900"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sweep",
+        "checkpoints",
+        "--run-dir",
+        str(inputs.workdir / "checkpoints"),
+        "--steps",
+        "3",
+        "--temps",
+        "0,1",
+        "--model",
+        str(inputs.model),
+        "--name",
+        "tiny",
+        "--val-files",
+        str(inputs.val_file),
+        "--out",
+        str(gens),
+        "--n",
+        "2",
+        "--config-name",
+        "sept_cpu",
+        "--timeout",
+        "900",
+    ]
     log = tmp / "sweep.log"
     with open(log, "w") as out:
         proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=1000)

@@ -61,10 +61,16 @@ def test_the_pass_before_training_adds_its_extra_temperatures():
 
 @pytest.mark.parametrize(
     "override, key",
-    [("sweep.temperatures=[0,-1]", "sweep.temperatures"), ("sweep.temperatures=[1,1]", "sweep.temperatures"),
-     ("sweep.n=0", "sweep.n"), ("sweep.n=two", "sweep.n"), ("sweep.model_name=a/b", "sweep.model_name"),
-     ("sweep.checkpoint_name=../x", "sweep.checkpoint_name"), ("+sweep.seed=3", "sweep.seed"),
-     ("sweep.generations_dir=' '", "sweep.generations_dir")],
+    [
+        ("sweep.temperatures=[0,-1]", "sweep.temperatures"),
+        ("sweep.temperatures=[1,1]", "sweep.temperatures"),
+        ("sweep.n=0", "sweep.n"),
+        ("sweep.n=two", "sweep.n"),
+        ("sweep.model_name=a/b", "sweep.model_name"),
+        ("sweep.checkpoint_name=../x", "sweep.checkpoint_name"),
+        ("+sweep.seed=3", "sweep.seed"),
+        ("sweep.generations_dir=' '", "sweep.generations_dir"),
+    ],
 )
 def test_bad_sweep_settings_name_the_key(override, key):
     with pytest.raises(sweep.SweepConfigError) as err:

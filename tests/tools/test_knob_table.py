@@ -30,14 +30,19 @@ def test_the_sept_table_lists_every_sept_knob_with_its_yaml_value():
 
     rows = {key: value for key, value, _ in knob_table.knobs(knob_table.REPO / "configs/sept_base.yaml")}
     sept = compose_preset("sept_trainer", ["actor_rollout_ref.model.path=/m"]).sept
-    leaves = {f"sept.tau_s.{k}": v for k, v in sept.tau_s.items()} | {
-        f"sept.collapse.{k}": v for k, v in sept.collapse.items()} | {
-        f"sept.{k}": sept[k] for k in ("tau_t", "tau_t_mode", "monitor_reward")}
+    leaves = (
+        {f"sept.tau_s.{k}": v for k, v in sept.tau_s.items()}
+        | {f"sept.collapse.{k}": v for k, v in sept.collapse.items()}
+        | {f"sept.{k}": sept[k] for k in ("tau_t", "tau_t_mode", "monitor_reward")}
+    )
     assert set(leaves) <= set(rows)
     assert all(rows[key].lower() == str(value).lower() for key, value in leaves.items())
 
 
 def test_the_documents_tables_are_current():
-    stale = [str(path.relative_to(knob_table.REPO)) for path in knob_table.documents()
-             if knob_table.replace_tables(path.read_text(encoding="utf-8")) != path.read_text(encoding="utf-8")]
+    stale = [
+        str(path.relative_to(knob_table.REPO))
+        for path in knob_table.documents()
+        if knob_table.replace_tables(path.read_text(encoding="utf-8")) != path.read_text(encoding="utf-8")
+    ]
     assert not stale, f"run `python tools/knob_table.py --write`: stale knob tables in {stale}"

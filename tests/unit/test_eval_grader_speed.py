@@ -29,7 +29,7 @@ def _decimal_neighbours(seed: int, count: int) -> list[tuple[str, str]]:
     pairs = []
     for _ in range(count):
         places = rng.choice([0, 1, 2, 4])
-        truth = Decimal(rng.randrange(-10**6, 10**6)).scaleb(-places)
+        truth = Decimal(rng.randrange(-(10**6), 10**6)).scaleb(-places)
         step = Decimal(1).scaleb(-max(places, 1))
         for pred in (truth + step, truth - step, truth * 10, truth / 10, -truth, truth.to_integral_value()):
             pairs.append((format(pred.normalize(), "f"), format(truth, "f")))

@@ -121,8 +121,9 @@ def test_short_training_lowers_the_loss_reproducibly_and_saves_a_loadable_model(
     tok = AutoTokenizer.from_pretrained(tmp_path / "a")
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "a")
     assert tok.eos_token == EOS and model.generation_config.eos_token_id == tok.eos_token_id
-    assert tok.apply_chat_template([{"role": "user", "content": "What is 2 * 3?"}], tokenize=False,
-                                   add_generation_prompt=True).endswith("<|im_start|>assistant\n")
+    assert tok.apply_chat_template(
+        [{"role": "user", "content": "What is 2 * 3?"}], tokenize=False, add_generation_prompt=True
+    ).endswith("<|im_start|>assistant\n")
 
 
 def test_time_cap_stops_early_and_bad_settings_fail_clearly(capsys):
