@@ -61,8 +61,41 @@ _WAY_OUT = (
 )
 
 
+# How a save that ran out of space reads: the OS's words, and torch.save's zip writer on a short write
+# ("[enforce fail at inline_container.cc] . unexpected pos 9600 vs 9494", seen under RLIMIT_FSIZE).
+OUT_OF_SPACE_SIGNS = ("no space left", "file too large", "disk quota", "unexpected pos")
+
+
 class ResumeError(RuntimeError):
     """A resume that would go wrong; the message names the file and what to do."""
+
+
+class CheckpointSaveError(RuntimeError):
+    """A checkpoint save that ran out of space; the message names the folder, the free space and the way out."""
+
+
+def save_failure(error: BaseException, root: Path, step: int) -> CheckpointSaveError | None:
+    """The clear error for a save of ``global_step_<step>`` under ``root`` that failed for lack of space, or None
+    when ``error`` is something else. verl writes the tracker last, so the previous checkpoint stays the one
+    a relaunch resumes (``resolve_auto`` skips the half-written folder)."""
+    if not any(sign in str(error).lower() for sign in OUT_OF_SPACE_SIGNS):
+        return None
+    import shutil
+
+    try:
+        free = f"{shutil.disk_usage(root).free / 2**30:.1f} GiB free"
+    except OSError:
+        free = "free space unknown"
+    try:
+        previous = f"global_step_{read_tracker(root)}"
+    except ResumeError:
+        previous = "the newest complete checkpoint"
+    return CheckpointSaveError(
+        f"saving {root / f'global_step_{step}'} ran out of space ({free} under {root}; or a quota or file-size "
+        f"limit): {str(error).strip().splitlines()[-1][:200]}. The folder is half-written and will be skipped; "
+        f"free space (or lower actor_rollout_ref.actor.checkpoint.save_contents / trainer.max_actor_ckpt_to_keep) "
+        f"and relaunch: it resumes from {previous}"
+    )
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import torch
 import transfer_queue as tq
@@ -34,7 +35,7 @@ from recipe.sept.agent_loop import TAU_S_FIELD
 from recipe.sept.collapse import ACCURACY_METRIC, ENTROPY_METRIC, CollapseHistory, detect_collapse
 from recipe.sept.config import parse_sept_config, warn_if_not_sharpening
 from recipe.sept.losses import EMFT_LOSS, SEPT_ADV_ESTIMATOR, SEPT_NLL_LOSS
-from recipe.sept.resume import apply_decision, resolve_resume
+from recipe.sept.resume import apply_decision, resolve_resume, save_failure
 
 logger = logging.getLogger(__name__)
 logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))
@@ -142,6 +143,18 @@ class SePTTrainer(PPOTrainerSync):
         a damaged or half-written one is skipped for the newest complete one, saying so, or refused; verl's own
         ``_load_checkpoint`` then loads the folder chosen here."""
         apply_decision(self.config, resolve_resume(self.config, self.use_critic))
+
+    def _save_checkpoint(self):
+        """verl's save; running out of space (which verl reports as torch's ``unexpected pos`` from a worker) is
+        an error naming the folder, the free space and the checkpoint a relaunch resumes from."""
+        try:
+            super()._save_checkpoint()
+        except Exception as exc:
+            root = Path(os.path.abspath(os.path.expanduser(self.config.trainer.default_local_dir)))
+            clear = save_failure(exc, root, self.global_steps)
+            if clear is None:
+                raise
+            raise clear from exc
 
     def _init_dataloader(self):
         """verl's dataloaders, plus the count of prompts dropped for length (verl prints only what remains)."""

@@ -1,9 +1,11 @@
-"""Writes real verl checkpoints for the resume tests: ``python -m tests.recipe.fsdp_checkpoint ROOT MODEL STEPS``.
+"""Writes real verl checkpoints for the resume tests: ``python -m tests.recipe.fsdp_checkpoint ROOT MODEL STEPS [LIMIT]``.
 
 Each ``ROOT/global_step_K`` is what verl 0.9.1's v1 trainer leaves after a save on one rank: ``actor/`` from verl's
 own ``FSDPCheckpointManager`` (an FSDP2-wrapped tiny Qwen2 at MODEL, its AdamW and LR scheduler), ``data.pt``
 from a ``StatefulDataLoader`` with verl's sampler, then ``latest_checkpointed_iteration.txt``, in verl's order
-(``trainer_base.py`` ``_save_checkpoint``). A subprocess: it initialises a one-process gloo group.
+(``trainer_base.py`` ``_save_checkpoint``). A subprocess: it initialises a one-process gloo group. With LIMIT, the
+last step's save runs under a file-size limit of LIMIT bytes (a full disk): torch.save fails there, as in verl's
+worker, and the process exits with that error.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import sys
 from pathlib import Path
 
 
-def main(root: Path, model_dir: Path, steps: int) -> None:
+def main(root: Path, model_dir: Path, steps: int, limit: int | None = None) -> None:
+    import resource
+
     import torch
     import transformers
     from omegaconf import OmegaConf
@@ -47,6 +51,8 @@ def main(root: Path, model_dir: Path, steps: int) -> None:
         scheduler.step()
         next(batches)
         folder = root / f"global_step_{step}"
+        if limit is not None and step == steps:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         manager.save_checkpoint(str(folder / "actor"), global_step=step)
         torch.save(loader.state_dict(), folder / "data.pt")
         (root / "latest_checkpointed_iteration.txt").write_text(str(step))
@@ -54,4 +60,4 @@ def main(root: Path, model_dir: Path, steps: int) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else None)

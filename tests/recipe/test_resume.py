@@ -20,11 +20,25 @@ from recipe.sept.resume import (
     resolve_auto,
     resolve_path,
     resolve_resume,
+    save_failure,
     whole_torch_file,
 )
 from tests.helpers import REPO, compose_preset
 
 SHARD = Path("actor") / "model_world_size_1_rank_0.pt"
+
+
+def write_checkpoints(root: Path, model: Path, steps: int, limit: int | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MASTER_PORT=str(29500 + os.getpid() % 400))
+    cmd = [sys.executable, "-m", "tests.recipe.fsdp_checkpoint", str(root), str(model), str(steps)]
+    return subprocess.run(
+        [*cmd, *([str(limit)] if limit is not None else [])],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +48,7 @@ def template(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("resume")
     write_tiny_model(tmp / "model", seed=0)
-    env = dict(os.environ, MASTER_PORT=str(29500 + os.getpid() % 400))
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.recipe.fsdp_checkpoint", str(tmp / "ckpt"), str(tmp / "model"), "2"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = write_checkpoints(tmp / "ckpt", tmp / "model", 2)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return tmp / "model", tmp / "ckpt"
 
@@ -204,3 +210,26 @@ def test_disable_and_empty_folders_leave_verl_alone(tmp_path, template):
     )
     apply_decision(config, resolve_resume(config, use_critic=False))
     assert config.trainer.resume_mode == "auto"
+
+
+def test_full_disk_during_a_save_resumes_the_checkpoint_before(run, template, tmp_path):
+    # verl's save of step 2 under a file-size limit below the model shard: torch.save fails in the worker.
+    model, _ = template
+    _, expected = run
+    root = tmp_path / "full"
+    proc = write_checkpoints(root, model, 2, limit=100_000)
+    assert proc.returncode == 1
+    # What a user sees: torch's zip writer on the short write. The trainer turns it into a clear error.
+    error = save_failure(RuntimeError(proc.stderr), root, 2)
+    assert error is not None and "unexpected pos" in proc.stderr
+    assert f"saving {root / 'global_step_2'} ran out of space" in str(error)
+    assert "resumes from global_step_1" in str(error)
+    assert (root / TRACKER).read_text() == "1"
+    decision = resolve_auto(root, expected)
+    assert decision.folder == root / "global_step_1"
+    assert "ignored global_step_2" in " ".join(decision.warnings)
+    assert whole_torch_file(root / "global_step_2" / SHARD) is not None
+
+
+def test_other_save_failures_are_left_as_they_are(tmp_path):
+    assert save_failure(RuntimeError("CUDA error: an illegal memory access"), tmp_path, 3) is None
