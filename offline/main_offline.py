@@ -463,7 +463,7 @@ def sft_env(cpu: bool) -> dict[str, str]:
 
 
 def launch_sft(sft_path: Path, nproc: int, env: dict[str, str]) -> None:
-    """verl's SFT trainer, unmodified, under torchrun."""
+    """verl's SFT trainer under torchrun, with its epoch-boundary resume fixed (``offline/sft_trainer.py``)."""
     cmd = [
         sys.executable,
         "-m",
@@ -472,7 +472,7 @@ def launch_sft(sft_path: Path, nproc: int, env: dict[str, str]) -> None:
         "--nnodes=1",
         f"--nproc_per_node={nproc}",
         "-m",
-        "verl.trainer.sft_trainer",
+        "offline.sft_trainer",
         f"--config-path={sft_path.parent}",
         f"--config-name={sft_path.stem}",
         f"hydra.run.dir={sft_path.parent / 'sft_hydra'}",
