@@ -99,9 +99,14 @@ def say(message: str) -> None:
 
 
 def read_events(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The probe's events; a last line still being written is left for the next read."""
+    events = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            break
+    return events
 
 
 def session_pids(sid: int) -> list[int]:
@@ -262,7 +267,9 @@ def compare_to_reference(reference: dict, got: dict, ref_prompts: dict, got_prom
             problems.append(f"step {step}: not in the reference run")
             continue
         for name, value in (("tau_s", lambda m: m["sept/tau_s"]), ("lr", learning_rate)):
-            if value(got[step]) != value(reference[step]):
+            if value(reference[step]) is None:
+                problems.append(f"step {step}: the reference logged no {name}")
+            elif value(got[step]) != value(reference[step]):
                 problems.append(f"step {step}: {name} {value(got[step])} != reference {value(reference[step])}")
     for step in sorted(set(ref_prompts) | set(got_prompts)):
         if ref_prompts.get(step) != got_prompts.get(step):
