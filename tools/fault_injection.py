@@ -429,10 +429,6 @@ def main(argv: list[str] | None = None) -> int:
         ("date", time.strftime("%Y-%m-%d %H:%M %Z")),
         ("run", f"sept_cpu, tiny random Qwen2, {STEPS} steps x {PROMPTS_PER_STEP} prompts, {N_TRAIN} prompts"),
         ("launches", f"reference {ref.seconds:.0f} s; chain {', '.join(f'{x.seconds:.0f} s' for x in launches)}"),
-        (
-            "half-written folders left by the kills",
-            "; ".join(half_written_saves(chain / "checkpoints", root / "model")) or "none",
-        ),
         ("wall time", f"{(time.monotonic() - started) / 60:.1f} min"),
     ]
     report = render_table(outcomes, problems, facts)
