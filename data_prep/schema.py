@@ -11,6 +11,7 @@ Every file data_prep writes has the same five columns, in this order:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -77,23 +78,54 @@ def rows_to_table(rows: Iterable[dict]) -> pa.Table:
     return pa.Table.from_pylist(list(rows), schema=RL_SCHEMA)
 
 
+# Out of space: a full disk, a quota, a file-size limit (RLIMIT_FSIZE). Told apart from other errors because the
+# way out is the same for all three and needs no debugging.
+NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class NoSpaceError(OSError):
+    """A write that ran out of space; the file it was to replace is untouched. The message says what to do."""
+
+
 def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)`` then rename onto ``path``: an interrupted run never leaves half a file.
 
-    The temporary file lives in the target folder so ``os.replace`` is an atomic rename on one filesystem.
+    The temporary file lives in the target folder so ``os.replace`` is an atomic rename on one filesystem. A
+    temporary file a killed writer left for the same target is removed first. Out of space, the temporary file is
+    removed and ``NoSpaceError`` names the file; whatever ``path`` held before stays as it was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
         write(Path(tmp))
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if out_of_space(exc):
+            kept = "the file already there is untouched" if path.exists() else "nothing was written"
+            raise NoSpaceError(
+                exc.errno or errno.ENOSPC,
+                f"{path}: out of space while writing it ({exc}); {kept}. Free space under {path.parent} (or raise "
+                "the file-size limit) and rerun: complete files are kept and only the missing ones are redone",
+            ) from exc
         raise
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write that ran out of space (pyarrow's errors carry the errno only in the text)."""
+    if not isinstance(exc, OSError) or isinstance(exc, NoSpaceError):
+        return False
+    if exc.errno in NO_SPACE_ERRNOS:
+        return True
+    return any(f"errno {code}]" in str(exc).lower() for code in NO_SPACE_ERRNOS)
 
 
 def write_rows(rows: Iterable[dict], path: Path) -> int:

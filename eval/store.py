@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from data_prep.schema import atomic_write
 
 KNOWN_SOURCES = ("aime", "aime25", "amc23", "amc", "math500", "minerva", "olympiadbench", "synthetic_arith")
 FINISH_REASONS = ("stop", "length", "abort")
@@ -134,25 +134,23 @@ def all_stored(root: Path, keys: list[RunKey]) -> bool:
 
 
 def write_generations(root: Path, key: RunKey, records: Iterable[Record | dict]) -> Path:
-    """Validate and write one run file atomically (temp file in the same directory, fsync, rename)."""
+    """Validate and write one run file atomically (``data_prep.schema.atomic_write``: temp file in the same
+    directory, fsync, rename)."""
     target = path_for(root, key)
-    target.parent.mkdir(parents=True, exist_ok=True)
     rows = [asdict(r) if isinstance(r, Record) else dict(r) for r in records]
     seen: set[int] = set()
     for number, row in enumerate(rows, start=2):
         _check_record(row, key, seen, f"{target} (record to write)", number)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(json.dumps({"_header": asdict(key)}, allow_nan=False) + "\n")
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    # Temp file + rename (a kill leaves no half file a relaunch would trust); out of space, NoSpaceError names
+    # the file and the file already there is kept.
+    atomic_write(target, write)
     return target
 
 

@@ -5,8 +5,8 @@ One command, two stages, both resumable:
    constant τs = ``sept.tau_s.start``, with the prompts, chat template, lengths and sampling parameters of the
    online run. Written to ``<run>/generated/`` (``train.parquet`` + ``manifest.json``); ``<run>`` is the parent of
    ``trainer.default_local_dir``. A relaunch reuses a complete set made with the same settings.
-2. **SFT on the fixed set** with verl's own trainer (``torchrun -m verl.trainer.sft_trainer``, ``MultiTurnSFTDataset``,
-   ``data.messages_key=messages``) and the online actor's model, FSDP and optimizer settings. The composed SFT config
+2. **SFT on the fixed set** with verl's own trainer (``torchrun -m offline.sft_trainer``: verl's, with #7401
+   fixed; ``MultiTurnSFTDataset``, ``data.messages_key=messages``) and the online actor's model, FSDP and optimizer settings. The composed SFT config
    is written to ``<run>/sft_trainer.yaml``; checkpoints go to ``trainer.default_local_dir`` and verl resumes from them.
 
 Configs: ``configs/offline_sept_*.yaml`` compose their online preset, with a constant τs and their own output
@@ -463,7 +463,7 @@ def sft_env(cpu: bool) -> dict[str, str]:
 
 
 def launch_sft(sft_path: Path, nproc: int, env: dict[str, str]) -> None:
-    """verl's SFT trainer, unmodified, under torchrun."""
+    """verl's SFT trainer under torchrun, with its epoch-boundary resume fixed (``offline/sft_trainer.py``)."""
     cmd = [
         sys.executable,
         "-m",
@@ -472,7 +472,7 @@ def launch_sft(sft_path: Path, nproc: int, env: dict[str, str]) -> None:
         "--nnodes=1",
         f"--nproc_per_node={nproc}",
         "-m",
-        "verl.trainer.sft_trainer",
+        "offline.sft_trainer",
         f"--config-path={sft_path.parent}",
         f"--config-name={sft_path.stem}",
         f"hydra.run.dir={sft_path.parent / 'sft_hydra'}",

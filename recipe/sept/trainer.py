@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import torch
 import transfer_queue as tq
@@ -34,6 +35,7 @@ from recipe.sept.agent_loop import TAU_S_FIELD
 from recipe.sept.collapse import ACCURACY_METRIC, ENTROPY_METRIC, CollapseHistory, detect_collapse
 from recipe.sept.config import parse_sept_config, warn_if_not_sharpening
 from recipe.sept.losses import EMFT_LOSS, SEPT_ADV_ESTIMATOR, SEPT_NLL_LOSS
+from recipe.sept.resume import apply_decision, resolve_resume, save_failure
 
 logger = logging.getLogger(__name__)
 logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))
@@ -118,6 +120,7 @@ class SePTTrainer(PPOTrainerSync):
     def __init__(self, config):
         super().__init__(config)
         self._init_sept()
+        self._check_resume()
 
     def _init_sept(self) -> None:
         """SePT's state, from ``self.config`` alone (tests build a trainer without Ray through this)."""
@@ -134,6 +137,24 @@ class SePTTrainer(PPOTrainerSync):
         )
         # Starts empty on a resume too: the entropy reference is then the first steps after the resume.
         self._collapse = CollapseHistory()
+
+    def _check_resume(self) -> None:
+        """Check the checkpoint verl is about to resume from before any worker starts (``recipe/sept/resume.py``):
+        a damaged or half-written one is skipped for the newest complete one, saying so, or refused; verl's own
+        ``_load_checkpoint`` then loads the folder chosen here."""
+        apply_decision(self.config, resolve_resume(self.config, self.use_critic))
+
+    def _save_checkpoint(self):
+        """verl's save; running out of space (which verl reports as torch's ``unexpected pos`` from a worker) is
+        an error naming the folder, the free space and the checkpoint a relaunch resumes from."""
+        try:
+            super()._save_checkpoint()
+        except Exception as exc:
+            root = Path(os.path.abspath(os.path.expanduser(self.config.trainer.default_local_dir)))
+            clear = save_failure(exc, root, self.global_steps)
+            if clear is None:
+                raise
+            raise clear from exc
 
     def _init_dataloader(self):
         """verl's dataloaders, plus the count of prompts dropped for length (verl prints only what remains)."""
