@@ -471,15 +471,18 @@ def saved_record(out: Path) -> dict | None:
         return None
 
 
-def ensure_base_model(out: str | Path, settings: Settings, max_minutes: float = 8.0) -> dict:
+def ensure_base_model(out: str | Path, settings: Settings) -> dict:
     """The base model in ``out`` as ``settings`` define it: reused when complete and built with these settings,
-    built when missing, rebuilt when half-written (no config.json, weights or eval JSON), refused when it is a
-    complete build with other settings (it may be someone's experiment; the error says how to proceed)."""
+    built when missing, rebuilt when half-written (no config.json, weights or eval JSON) or cut short by the CLI's
+    time cap, refused when it is a complete build with other settings (it may be someone's experiment; the error
+    says how to proceed). Builds here run every step whatever the machine's load, so the weights are the seed's."""
     out = Path(out)
     record = saved_record(out)
-    if record is not None:
-        if record.get("settings") == asdict(settings):
+    if record is not None and record.get("settings") == asdict(settings):
+        if record.get("steps_done") == settings.steps:
             return record
+        print(f"{out} stopped at step {record.get('steps_done')} of {settings.steps} (time cap): rebuilding it")
+    elif record is not None:
         theirs = record.get("settings") or {}
         differ = [
             f"{k}: {theirs.get(k)!r} there, {v!r} here" for k, v in asdict(settings).items() if theirs.get(k) != v
@@ -488,10 +491,10 @@ def ensure_base_model(out: str | Path, settings: Settings, max_minutes: float = 
             f"{out} holds a base model built with other settings ({'; '.join(differ) or 'unreadable settings'}); "
             f"delete the folder to rebuild it, or point the run at another folder"
         )
-    if out.exists():
+    elif out.exists():
         print(f"{out} is half-written (no complete config.json, weights and {EVAL_FILE}): rebuilding it", flush=True)
     print(f"building the tiny base model in {out} (python -m lab.tiny_base)", flush=True)
-    return build_base_model(out, settings, max_minutes)
+    return build_base_model(out, settings, max_minutes=math.inf)
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:

@@ -165,6 +165,12 @@ def test_ensure_reuses_a_complete_build_rebuilds_a_half_written_one_and_refuses_
     tiny_base.ensure_base_model(out, TINY)
     assert not (tmp_path / "base.partial").exists() and _digest(out) == digest
 
+    # A build the CLI's time cap stopped early is not the seed's model.
+    record = json.loads((out / tiny_base.EVAL_FILE).read_text())
+    (out / tiny_base.EVAL_FILE).write_text(json.dumps({**record, "steps_done": 2}))
+    tiny_base.ensure_base_model(out, TINY)
+    assert "stopped at step 2 of 3" in capsys.readouterr().out and _digest(out) == digest
+
     with pytest.raises(tiny_base.BaseModelError, match=r"steps: 3 there, 4 here.*delete the folder"):
         tiny_base.ensure_base_model(out, Settings(**{**asdict(TINY), "steps": 4}))
     assert _digest(out) == digest
