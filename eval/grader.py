@@ -15,7 +15,9 @@ Pipeline for one (response, ground truth) pair; the first stage that says "equal
    two plain fractions by string, integer vs non-integer never, otherwise ``simplify(gt - pred) == 0``.
 3. math_verify: ``verify(parse($gt$), parse($pred$))`` (math-verify 0.9.0).
 
-Quirks kept on purpose, because they decide the paper's numbers:
+Two modes (``GRADER_MODES``): ``faithful``, the default, keeps the quirks below on purpose, because they decide
+the paper's numbers; ``strict`` fixes them, one named rule per fix (``STRICT_RULES``; docs/grader.md has the
+pairs each rule changes). Quirks of the faithful mode:
 
 * ``4.5e33`` (58 Minerva answers) is read by math_verify as ``4.5*e*33`` and by the sympy stage as an
   integer; only a prediction written ``4.5e33`` (or normalising to the same string) is graded correct,
@@ -54,7 +56,8 @@ a worker *process* (``python <this file>`` over pipes, JSON lines); stage budget
 worker's main thread, and the caller enforces a per-item deadline by killing and restarting the worker. A
 pathological pair costs at most that deadline, gets reason ``timeout`` and is counted in ``grader_stats()``.
 
-Entry points: ``compute_score`` (verl custom reward function), ``grade_many`` (batch, deduplicated),
+Entry points (each takes the mode): ``compute_score`` (verl custom reward function; ``grader_mode`` comes from
+``reward_kwargs``), ``grade_many`` (batch, deduplicated),
 ``grade_answer`` (the in-process pipeline on an extracted answer), ``last_boxed``, ``answer_key``.
 """
 

@@ -111,3 +111,20 @@ def test_metrics_files_from_before_grading_modes_count_as_faithful(tmp_path):
     old.write_text(json.dumps({"runs": [{"model": "m", "checkpoint": "base", "style": "q", "tau": 1.0, "n": 1,
                                          "seed": 0, "benchmarks": {}, "mean": {"pass": {}, "avg": None}}]}))  # fmt: skip
     assert [r["grader_mode"] for r in load_metrics(old)] == ["faithful"]
+
+
+def test_the_grader_benchmark_samples_are_stored_as_generations_the_audit_reads(tmp_path):
+    from eval.regrade import load_generations, response_pairs
+    from tools import bench_grader
+
+    assert bench_grader.main(["--store", str(tmp_path), "--problems", "6", "--n", "4", "--runs", "2"]) == 0
+    loaded, _ = load_generations(tmp_path)
+    assert {key.seed for key, _ in loaded} == {0, 1} and {key.benchmark for key, _ in loaded} == {
+        "aime",
+        "aime25",
+        "amc23",
+    }
+    samples = bench_grader.build_samples(bench_grader.DEFAULT_FIXTURE, 6, 4, 0) + bench_grader.build_samples(
+        bench_grader.DEFAULT_FIXTURE, 6, 4, 1
+    )
+    assert sorted(response_pairs(loaded)) == sorted(samples)

@@ -12,7 +12,7 @@ import pytest
 
 from eval import grader
 from eval.grader import REASONS_CORRECT, REASONS_WRONG, grade_many
-from recipe.sept import reward
+from tools.hostile_answers import HOSTILE, time_reward_function
 
 # Short limits keep the test fast; the bound they show is the same one the defaults give (30 s, budgets x1).
 TIMEOUT_S = 4.0
@@ -21,18 +21,6 @@ BUDGET_SCALE = 0.3  # sympy 1.5 s, math_verify 1 s per parse/compare
 # under load, up to ~10 s. An item's bound is its deadline plus that.
 RESTART_S = 10.0
 
-HOSTILE = {
-    "boxed_100k_chars": ("\\boxed{" + "1+" * 50_000 + "1}", "100001"),
-    "braces_5000_deep": ("\\boxed{" + "{" * 5000 + "1" + "}" * 5000 + "}", "1"),
-    "power_tower": ("\\boxed{10^{10^{10}}}", "10"),
-    "factorial_99999999": ("\\boxed{99999999!}", "42"),
-    "factorial_times_x": ("\\boxed{99999999!*x}", "x"),  # computed in C by sympy: only the deadline stops it
-    "nested_factorial": ("\\boxed{(10^{6})!!}", "x"),
-    "fractions_1000_deep": ("\\boxed{" + "\\frac{1}{1+" * 1000 + "2" + "}" * 1000 + "}", "\\frac{1}{2}"),
-    "null_bytes": ("\\boxed{4\x002}", "42"),
-    "odd_unicode": ("\\boxed{\u202e٤٢\u200b\ufeff\U0001f600\ud800}", "42"),
-    "boxed_10000_times": (" ".join(f"\\boxed{{{i}}}" for i in range(10_000)), "9999"),
-}
 FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "eval" / "grader_pairs.jsonl"
 
 
@@ -74,7 +62,7 @@ def _worker_memory_caps() -> set[str]:
 def test_hostile_answers_are_bounded_given_a_reason_and_leave_throughput_unchanged():
     grade_many(_normal_batch()[:2], timeout=TIMEOUT_S, workers=2, budget_scale=BUDGET_SCALE)  # workers started
     before = _seconds_for_normal_batch()
-    names, pairs = list(HOSTILE), list(HOSTILE.values())
+    pairs = list(HOSTILE.values())
     for mode in ("faithful", "strict"):
         started = time.perf_counter()
         results = grade_many(pairs, timeout=TIMEOUT_S, workers=2, budget_scale=BUDGET_SCALE, mode=mode)
@@ -82,14 +70,9 @@ def test_hostile_answers_are_bounded_given_a_reason_and_leave_throughput_unchang
         assert all(r["reason"] in REASONS_CORRECT + REASONS_WRONG for r in results), (mode, results)
         assert elapsed < len(pairs) * (TIMEOUT_S + RESTART_S), (mode, elapsed)
     assert _worker_memory_caps() == {str(grader.WORKER_MEMORY_MB * 1024 * 1024)}  # a runaway expansion stops there
-    worst = {}
-    for mode in ("faithful", "strict"):  # the recipe's reward function, the mode from its reward kwarg
-        grader._VERDICTS.clear()
-        for name, (response, truth) in zip(names, pairs):
-            started = time.perf_counter()
-            result = reward.compute_score("math500", response, truth, extra_info={}, grader_mode=mode)
-            worst[(mode, name)] = time.perf_counter() - started
-            assert result["reason"] in REASONS_CORRECT + REASONS_WRONG, (mode, name, result)
+    timings = time_reward_function()  # the recipe's reward function, the mode from its reward kwarg
+    assert all(reason in REASONS_CORRECT + REASONS_WRONG for _, reason in timings.values()), timings
+    worst = {key: seconds for key, (seconds, _) in timings.items()}
     slowest = max(worst, key=worst.get)
     print(f"worst-case seconds per hostile item: {worst[slowest]:.2f} ({slowest}); all: {worst}")
     assert worst[slowest] < TIMEOUT_S + RESTART_S, worst
