@@ -11,7 +11,9 @@ then writes to ``--out`` (default: the generations directory):
 * ``audit.csv``: the same table; ``audit_differences.csv``: every distinct differing (answer, ground truth).
 
 A verdict change is credited to the rules that change it alone (faithful + that one rule gives the strict
-verdict); ``combined`` when only several rules together do.
+verdict); ``combined`` when only several rules together do. Every differing answer is graded again with 10x the
+stage budgets first: one that then grades alike in both modes differed because a budget ran out under load in
+one pass (column ``budget-bound``; both modes use the settled verdict), not because of a rule.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from eval.regrade import load_generations, response_pairs
 from eval.store import GenerationsError, Record, RunKey
 
 COMBINED = "combined"
+SETTLE_SCALE = 10.0  # stage budgets x this when a differing verdict is graded again (see _settle)
 MEAN_ROW = "mean"
 
 
@@ -49,6 +52,7 @@ class Cell:
     accepted: int = 0  # strict correct, faithful wrong
     rejected: int = 0  # strict wrong, faithful correct
     samples: int = 0
+    budget_bound: int = 0  # differed only because a stage budget ran out in one pass (settled: the same verdict)
 
 
 def audit(
@@ -66,7 +70,10 @@ def audit(
     settings = {"timeout": timeout, "workers": workers, "budget_scale": budget_scale}
     faithful = grade_many(pairs, mode="faithful", **settings)
     strict = grade_many(pairs, mode="strict", **settings)
-    rules_of = _attribute(pairs, faithful, strict, settings)
+    settled = _settle(pairs, faithful, strict, settings)
+    for position, ((_, truth), before) in enumerate(zip(pairs, faithful)):
+        if (before["pred"], truth) in settled:
+            faithful[position], strict[position], _ = settled[(before["pred"], truth)]
     cells: dict[tuple, Cell] = defaultdict(Cell)
     differences: dict[tuple, dict] = {}
     verdicts = iter(zip(pairs, faithful, strict))
@@ -78,8 +85,9 @@ def audit(
         for (_, truth), before, after in (item for problem in graded for item in problem):
             cell.samples += 1
             if before["acc"] == after["acc"]:
+                cell.budget_bound += (before["pred"], truth) in settled
                 continue
-            rules = rules_of[(before["pred"], truth)]
+            rules = settled[(before["pred"], truth)][2]
             cell.by_rule.update(rules)
             cell.accepted += after["acc"]
             cell.rejected += before["acc"]
@@ -105,26 +113,33 @@ def _add_passes(cell: Cell, records: list[Record], graded: list[list[tuple]]) ->
             cell.passes[mode][k] += mean_pass_at_k(counts, k) if counts else 0.0
 
 
-def _attribute(pairs: list, faithful: list[dict], strict: list[dict], settings: dict) -> dict[tuple, list[str]]:
-    """For each distinct differing (answer, ground truth): the rules that change its verdict on their own."""
+def _settle(pairs: list, faithful: list[dict], strict: list[dict], settings: dict) -> dict[tuple, tuple]:
+    """Each distinct differing (answer, ground truth) graded again with ``SETTLE_SCALE`` times the stage budgets:
+    (faithful result, strict result, the rules that change the verdict on their own). On a loaded machine a
+    stage can run out of time in one mode's pass only (the reference's budgets are wall-clock); a difference that
+    the generous budgets make disappear is the load's, not a rule's: both results then agree, and no rule is named.
+    """
     differing = {}
     for (response, truth), before, after in zip(pairs, faithful, strict):
         if before["acc"] != after["acc"]:
-            differing.setdefault((before["pred"], truth), (response, truth, after["acc"]))
+            differing.setdefault((before["pred"], truth), (response, truth))
     items = list(differing.values())
-    flips = {rule: grade_many([(r, t) for r, t, _ in items], rules=[rule], **settings) for rule in STRICT_RULES}
-    attributed = {}
-    for position, (key, (_, _, strict_acc)) in enumerate(differing.items()):
-        rules = [rule for rule in STRICT_RULES if flips[rule][position]["acc"] == strict_acc]
-        attributed[key] = rules or [COMBINED]
-    return attributed
+    generous = {**settings, "budget_scale": settings["budget_scale"] * SETTLE_SCALE}
+    modes = {mode: grade_many(items, mode=mode, **generous) for mode in ("faithful", "strict")}
+    alone = {rule: grade_many(items, rules=[rule], **generous) for rule in STRICT_RULES}
+    settled = {}
+    for position, key in enumerate(differing):
+        before, after = modes["faithful"][position], modes["strict"][position]
+        rules = [rule for rule in STRICT_RULES if alone[rule][position]["acc"] == after["acc"]] or [COMBINED]
+        settled[key] = (before, after, rules if before["acc"] != after["acc"] else [])
+    return settled
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Rendering
 
 COLUMNS = [
-    "configuration", "benchmark", "samples", "differing", "strict accepts", "strict rejects",
+    "configuration", "benchmark", "samples", "differing", "strict accepts", "strict rejects", "budget-bound",
     *(f"by {rule}" for rule in (*STRICT_RULES, COMBINED)),
     *(f"{label} {mode}" for label in ("pass@1", "pass@8", "pass@32", "AVG") for mode in ("faithful", "strict", "Δ")),
 ]  # fmt: skip
@@ -147,13 +162,14 @@ def table_rows(cells: dict[tuple, Cell]) -> list[list]:
         for _, cell in benchmarks:
             total.by_rule.update(cell.by_rule)
             total.accepted, total.rejected = total.accepted + cell.accepted, total.rejected + cell.rejected
+            total.budget_bound += cell.budget_bound
         rows.append([label, MEAN_ROW, *_counts(total), *mean])
     return rows
 
 
 def _counts(cell: Cell) -> list[int]:
     rules = [cell.by_rule.get(rule, 0) for rule in (*STRICT_RULES, COMBINED)]
-    return [cell.samples, cell.accepted + cell.rejected, cell.accepted, cell.rejected, *rules]
+    return [cell.samples, cell.accepted + cell.rejected, cell.accepted, cell.rejected, cell.budget_bound, *rules]
 
 
 def _scores(cell: Cell) -> list[float | None]:
@@ -176,7 +192,8 @@ def render_markdown(cells: dict[tuple, Cell], differences: list[dict], sample: i
         "# Grader audit: faithful vs strict",
         "",
         "Verdicts that differ between the modes, by the rule that changes them alone (docs/grader.md), and pass@k "
-        "(%) in both modes; Δ = strict − faithful.",
+        "(%) in both modes; Δ = strict − faithful. budget-bound: differed only because a stage budget ran out "
+        "under load in one pass (graded again with 10x budgets, both modes agree: not counted as differing).",
         "",
         "| " + " | ".join(COLUMNS[i] for i in used) + " |",
         "|" + "---|" * len(used),
@@ -244,7 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = [[row[c] for c in columns] for row in differences]
     (out / "audit_differences.csv").write_text(render_csv(columns, rows), encoding="utf-8")
     changed = sum(row["count"] for row in differences)
-    print(f"{changed} verdicts differ ({len(differences)} distinct answers); wrote {out}/audit.md, audit.csv")
+    bound = sum(cell.budget_bound for cell in cells.values())
+    print(
+        f"{changed} verdicts differ ({len(differences)} distinct answers), {bound} more only by a stage budget "
+        f"run out under load; wrote {out}/audit.md, audit.csv"
+    )
     return 0
 
 

@@ -8,16 +8,18 @@ import json
 import pytest
 
 from eval import audit, grader, report
+from eval.grader import grade_many
 from eval.regrade import main as regrade_main
 from eval.regrade import regrade
 from eval.store import RunKey, write_generations
 from eval.tables import ReportError, load_metrics
 
+LOAD_PROOF = ["--budget-scale", "10"]  # stage budgets x10: verdicts independent of the machine's load
+
 
 @pytest.fixture(autouse=True)
 def _own_workers(monkeypatch):
     monkeypatch.setattr(grader, "_VERDICTS", grader._VerdictCache(1 << 16))
-    monkeypatch.setattr(grader, "DEFAULT_BUDGET_SCALE", 10.0)  # load-proof stage budgets, as in test_grader
     yield
     grader.close_shared_pools()
 
@@ -54,7 +56,7 @@ def _rows(path) -> dict[str, dict]:
 
 def test_audit_counts_changed_verdicts_by_rule_and_the_change_in_pass_at_k(tmp_path, capsys):
     root = _store(tmp_path / "gen")
-    assert audit.main([str(root), "--out", str(tmp_path / "out"), "--workers", "1"]) == 0
+    assert audit.main([str(root), "--out", str(tmp_path / "out"), "--workers", "1", *LOAD_PROOF]) == 0
     rows = _rows(tmp_path / "out" / "audit.csv")
     minerva, math500, mean = rows["minerva"], rows["math500"], rows["mean"]
     assert (minerva["differing"], minerva["strict accepts"], minerva["strict rejects"]) == ("3", "3", "0")
@@ -71,7 +73,19 @@ def test_audit_counts_changed_verdicts_by_rule_and_the_change_in_pass_at_k(tmp_p
     with (tmp_path / "out" / "audit_differences.csv").open(encoding="utf-8") as handle:
         differences = list(csv.DictReader(handle))
     assert [(d["pred"], d["count"]) for d in differences][0] == ("1,999.99999999", "2")
-    assert "4 verdicts differ (3 distinct answers)" in capsys.readouterr().out
+    assert "4 verdicts differ (3 distinct answers), 0 more only by a stage budget" in capsys.readouterr().out
+
+
+def test_a_difference_that_generous_budgets_remove_is_the_loads_not_a_rules():
+    """A stage that ran out of time in one pass only (here: faithful's, as if on a loaded machine) makes the modes
+    differ; graded again with 10x budgets both agree, so no rule is credited and both use the settled verdict."""
+    pairs = [("so \\boxed{x^2+2x+1}", "(x+1)^2"), ("\\boxed{4.5 \\times 10^{33}}", "4.5e33")]
+    first_faithful = [{"acc": False, "pred": "x^2+2x+1", "reason": "mismatch"}, grade_many(pairs[1:])[0]]
+    first_strict = grade_many(pairs, mode="strict", budget_scale=10.0)
+    settled = audit._settle(pairs, first_faithful, first_strict, {"timeout": 30, "workers": 1, "budget_scale": 1.0})
+    before, after, rules = settled[("x^2+2x+1", "(x+1)^2")]
+    assert (before["reason"], after["reason"], rules) == ("correct_sympy", "correct_sympy", [])
+    assert settled[("4.5 \\times 10^{33}", "4.5e33")][2] == ["sci_notation"]
 
 
 def test_audit_refuses_a_folder_with_nothing_graded(tmp_path, capsys):
@@ -85,10 +99,8 @@ def test_audit_refuses_a_folder_with_nothing_graded(tmp_path, capsys):
 
 def test_regrade_records_its_mode_and_reports_refuse_mixed_modes(tmp_path, capsys):
     root = _store(tmp_path / "gen")
-    assert regrade_main([str(root), "--out", str(tmp_path / "f.json"), "--n-boot", "10", "--workers", "1"]) == 0
-    assert (
-        regrade_main([str(root), "--out", str(tmp_path / "s.json"), "--grader-mode", "strict", "--n-boot", "10"]) == 0
-    )
+    assert regrade_main([str(root), "--out", str(tmp_path / "f.json"), "--n-boot", "10", *LOAD_PROOF]) == 0
+    assert regrade_main([str(root), "--out", str(tmp_path / "s.json"), "--grader-mode", "strict", *LOAD_PROOF]) == 0
     faithful, strict = (json.loads((tmp_path / name).read_text()) for name in ("f.json", "s.json"))
     assert faithful["grader_mode"] == "faithful" and {r["grader_mode"] for r in strict["runs"]} == {"strict"}
     assert faithful["runs"][0]["benchmarks"]["minerva"]["pass"]["1"] == 0.25
