@@ -15,7 +15,9 @@ Pipeline for one (response, ground truth) pair; the first stage that says "equal
    two plain fractions by string, integer vs non-integer never, otherwise ``simplify(gt - pred) == 0``.
 3. math_verify: ``verify(parse($gt$), parse($pred$))`` (math-verify 0.9.0).
 
-Quirks kept on purpose, because they decide the paper's numbers:
+Two modes (``GRADER_MODES``): ``faithful``, the default, keeps the quirks below on purpose, because they decide
+the paper's numbers; ``strict`` fixes them, one named rule per fix (``STRICT_RULES``; docs/grader.md has the
+pairs each rule changes). Quirks of the faithful mode:
 
 * ``4.5e33`` (58 Minerva answers) is read by math_verify as ``4.5*e*33`` and by the sympy stage as an
   integer; only a prediction written ``4.5e33`` (or normalising to the same string) is graded correct,
@@ -54,7 +56,8 @@ a worker *process* (``python <this file>`` over pipes, JSON lines); stage budget
 worker's main thread, and the caller enforces a per-item deadline by killing and restarting the worker. A
 pathological pair costs at most that deadline, gets reason ``timeout`` and is counted in ``grader_stats()``.
 
-Entry points: ``compute_score`` (verl custom reward function), ``grade_many`` (batch, deduplicated),
+Entry points (each takes the mode): ``compute_score`` (verl custom reward function; ``grader_mode`` comes from
+``reward_kwargs``), ``grade_many`` (batch, deduplicated),
 ``grade_answer`` (the in-process pipeline on an extracted answer), ``last_boxed``, ``answer_key``.
 """
 
@@ -87,7 +90,7 @@ from sympy.parsing import sympy_parser
 
 _log = logging.getLogger(__name__)
 
-REASONS_CORRECT = ("correct_exact", "correct_sympy", "correct_math_verify")
+REASONS_CORRECT = ("correct_exact", "correct_numeric", "correct_sympy", "correct_math_verify")
 REASONS_WRONG = ("no_boxed", "invalid_ground_truth", "mismatch", "timeout", "error")
 
 DEFAULT_TIMEOUT_S = float(os.environ.get("SEPT_GRADER_TIMEOUT", "30"))
@@ -107,6 +110,41 @@ ANSWERS_PER_WORKER = 50
 SYMPY_BUDGET_S = 5.0
 MATH_VERIFY_PRECHECK_BUDGET_S = 1.0
 MATH_VERIFY_OP_TIMEOUT_S = 1
+
+# --------------------------------------------------------------------------------------------------------------
+# Grading modes: ``faithful`` (the reference's verdicts, quirks included) and ``strict`` (every rule below on).
+# Each rule fixes one quirk of the reference on purpose; docs/grader.md lists them with the pairs they change.
+
+STRICT_RULES = {
+    "sci_notation": "numbers in e-notation and in LaTeX scientific notation are compared by exact decimal value "
+    "(4.5e33 = 4.5 \\times 10^{33}; math_verify reads 4.5e33 as 4.5*e*33)",
+    "comma_rounding": "a near-integer with thousands commas is rounded like one without (1,999.99999999 -> 2000, "
+    "not 1999)",
+    "unit_letters": "single letters are unit words only right after a number (5 m), never variables (x + a is not "
+    "x + t); the unit list's typo 'm sqaure' reads 'm square'",
+    "integer_guard": "the sympy stage also compares an integer ground truth with a non-integer expression",
+    "repetitive_answers": "answers over 128 characters that repeat themselves (large matrices, long tuples) still "
+    "reach math_verify",
+}
+GRADER_MODES = {"faithful": frozenset(), "strict": frozenset(STRICT_RULES)}
+DEFAULT_MODE = "faithful"
+
+
+def mode_rules(mode: str) -> frozenset[str]:
+    """The strict rules a grading mode applies; an unknown mode is an error naming it."""
+    rules = GRADER_MODES.get(mode) if isinstance(mode, str) else None
+    if rules is None:
+        raise ValueError(f"unknown grader mode {mode!r}: use one of {', '.join(GRADER_MODES)} (default faithful)")
+    return rules
+
+
+def check_rules(rules: Iterable[str]) -> frozenset[str]:
+    """``rules`` as a frozenset, each a name of ``STRICT_RULES``."""
+    rules = frozenset(rules)
+    unknown = sorted(rules - set(STRICT_RULES))
+    if unknown:
+        raise ValueError(f"unknown strict grading rule(s) {unknown}: known are {', '.join(STRICT_RULES)}")
+    return rules
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -155,6 +193,19 @@ _UNIT_WORD_RES = [
     (None if re.search(r"[.^$*+?{}\[\]\\|()]", word) else word, re.compile(r"(^|\W)" + word + r"($|\W)"))
     for word in _UNIT_WORDS
 ]
+
+
+def _strict_unit_word_re(word: str, faithful: re.Pattern) -> tuple[str | None, re.Pattern]:
+    """Rule unit_letters: a single letter (or one of "a .", "b ."...) is a unit word only after a number and a
+    space ("5 m"), so strict removes a subset of what faithful removes; the typo "m sqaure" reads "m square"."""
+    if word == "m sqaure":
+        return "m square", re.compile(r"(^|\W)m square($|\W)")
+    if re.fullmatch(r"[a-z]( \.)?", word):
+        return (word if len(word) == 1 else None), re.compile(r"(\d(?:\s|\\,|~)+)" + word + r"($|\W)")
+    return (None if re.search(r"[.^$*+?{}\[\]\\|()]", word) else word), faithful
+
+
+_UNIT_WORD_RES_STRICT = [_strict_unit_word_re(word, word_re) for word, (_, word_re) in zip(_UNIT_WORDS, _UNIT_WORD_RES)]
 _TEXT_WRAPPED = re.compile(r"^\\text\{(?P<text>.+?)\}$")
 
 
@@ -163,19 +214,20 @@ class _Unnormalisable(Exception):
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _mathd_normalize(answer: str) -> str:
-    """Hendrycks' ``mathd`` answer normalisation; on a string its rules cannot handle, the stripped input."""
+def _mathd_normalize(answer: str, unit_letters: bool = False) -> str:
+    """Hendrycks' ``mathd`` answer normalisation; on a string its rules cannot handle, the stripped input.
+    ``unit_letters``: the strict rule of that name."""
     answer = answer.strip()
     wrapped = _TEXT_WRAPPED.search(answer)
     if wrapped is not None:
         answer = wrapped.group("text").strip()
     try:
-        return _hendrycks_strip(answer)
+        return _hendrycks_strip(answer, unit_letters)
     except _Unnormalisable:
         return answer
 
 
-def _hendrycks_strip(s: str) -> str:
+def _hendrycks_strip(s: str, unit_letters: bool) -> str:
     s = s.replace("\n", "").replace("\\!", "").replace("\\\\", "\\")
     s = re.sub(r"\\begin\{array\}\{.*?\}", r"\\begin{pmatrix}", s)
     s = re.sub(r"\\end\{array\}", r"\\end{pmatrix}", s).replace("bmatrix", "pmatrix")
@@ -185,7 +237,7 @@ def _hendrycks_strip(s: str) -> str:
     without_text_tail = re.sub(r"\\text{.*?}$", "", s).strip()
     if without_text_tail not in ("", s):
         s = without_text_tail
-    s = _drop_unit_words(s)
+    s = _drop_unit_words(s, _UNIT_WORD_RES_STRICT if unit_letters else _UNIT_WORD_RES)
     s = s.replace("^{\\circ}", "").replace("^\\circ", "").replace("\\$", "")
     if "\\text{ " in s:  # "\text{ " introduces a unit; two of them is more than the rules handle
         parts = s.split("\\text{ ")
@@ -207,9 +259,9 @@ def _hendrycks_strip(s: str) -> str:
     return _slash_to_frac(s)
 
 
-def _drop_unit_words(s: str) -> str:
+def _drop_unit_words(s: str, unit_word_res: list[tuple[str | None, re.Pattern]]) -> str:
     for _ in range(2):
-        for literal, word_re in _UNIT_WORD_RES:
+        for literal, word_re in unit_word_res:
             if literal is not None and literal not in s:
                 continue
             dropped = word_re.sub(r"\1\2", s)
@@ -271,8 +323,9 @@ _latex_to_text = LatexNodes2Text()
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _normalize(expr: str) -> str:
-    """PRM800K answer normalisation: units and ``$``/``%`` dropped, LaTeX to text, spaces/braces gone, lower case."""
+def _normalize(expr: str, comma_rounding: bool = False) -> str:
+    """PRM800K answer normalisation: units and ``$``/``%`` dropped, LaTeX to text, spaces/braces gone, lower case.
+    ``comma_rounding``: the strict rule of that name."""
     wrapped = _TEXT_WRAPPED.search(expr)
     if wrapped is not None:
         expr = wrapped.group("text")
@@ -294,7 +347,8 @@ def _normalize(expr: str) -> str:
     expr = re.sub("([0-9]) +([0-9])", "\\1+\\2", expr)  # mixed number "7 3/4" -> "7+3/4"
     expr = expr.replace(" ", "").replace("{", "").replace("}", "").lower()
     if _str_is_int(expr):
-        expr = str(int(float(expr.replace(",", ""))))  # int() truncates, as in the reference
+        value = float(expr.replace(",", ""))
+        expr = str(int(round(value)) if comma_rounding else int(value))  # int() truncates, as in the reference
     return expr
 
 
@@ -359,7 +413,7 @@ def _split_elements(expr: str) -> list[str]:
     return [expr]
 
 
-def _sympy_stage(pred_norm: str, truth_norm: str, budgets: float | None) -> bool:
+def _sympy_stage(pred_norm: str, truth_norm: str, budgets: float | None, rules: frozenset[str] = frozenset()) -> bool:
     """Equal element by element; ``*_norm`` are ``_normalize`` outputs already known to differ."""
     if not pred_norm:
         return False
@@ -371,7 +425,7 @@ def _sympy_stage(pred_norm: str, truth_norm: str, budgets: float | None) -> bool
     for truth_elem, pred_elem in zip(truth_elems, pred_elems):
         if _FRACTION.search(truth_elem) and _FRACTION.search(pred_elem):
             equal = truth_elem == pred_elem  # unreduced fractions must not pass via simplify
-        elif _str_is_int(truth_elem) != _str_is_int(pred_elem):
+        elif "integer_guard" not in rules and _str_is_int(truth_elem) != _str_is_int(pred_elem):
             equal = False
         else:
             equal = _sympy_difference_is_zero(truth_elem, pred_elem, budgets)
@@ -407,12 +461,8 @@ def _sympy_may_evaluate(expr: str) -> bool:
 _MV_CONFIG = (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig())
 
 
-def _math_verify_stage(pred: str, truth: str, budgets: float | None) -> bool:
-    try:
-        with _stage_budget(MATH_VERIFY_PRECHECK_BUDGET_S * budgets if budgets else None):
-            if (len(pred) > 128 and _is_repetitive(pred)) or (len(truth) > 128 and _is_repetitive(truth)):
-                return False
-    except _StageTimeout:
+def _math_verify_stage(pred: str, truth: str, budgets: float | None, rules: frozenset[str] = frozenset()) -> bool:
+    if "repetitive_answers" not in rules and _too_repetitive(pred, truth, budgets):
         return False
     # math_verify's own timeouts use signal.alarm, which takes whole seconds
     op_timeout = max(1, round(MATH_VERIFY_OP_TIMEOUT_S * budgets)) if budgets else None
@@ -422,6 +472,15 @@ def _math_verify_stage(pred: str, truth: str, budgets: float | None) -> bool:
         return bool(verify(gold, target, timeout_seconds=op_timeout))
     except Exception:
         return False
+
+
+def _too_repetitive(pred: str, truth: str, budgets: float | None) -> bool:
+    """The reference's pre-check: a side over 128 characters that repeats itself (or a check past its budget)."""
+    try:
+        with _stage_budget(MATH_VERIFY_PRECHECK_BUDGET_S * budgets if budgets else None):
+            return (len(pred) > 128 and _is_repetitive(pred)) or (len(truth) > 128 and _is_repetitive(truth))
+    except _StageTimeout:
+        return True
 
 
 def _dollar_wrap(text: str) -> str:
@@ -508,39 +567,81 @@ def _resolve_truth(truth: str) -> str | None:
     return last_boxed(truth) if "\\boxed" in truth else truth
 
 
-def cheap_verdict(pred: str, truth: str) -> tuple[bool, str] | None:
+def cheap_verdict(pred: str, truth: str, rules: frozenset[str] = frozenset()) -> tuple[bool, str] | None:
     """The verdict when string work alone settles it, else None (sympy/math_verify must decide).
 
     Settled: a malformed boxed ground truth (``invalid_ground_truth``), equal normalised strings
-    (``correct_exact``), two different plain numbers (``mismatch``, see ``_distinct_plain_numbers``).
+    (``correct_exact``), equal scientific-notation values under rule sci_notation (``correct_numeric``), two
+    different plain numbers (``mismatch``, see ``_distinct_plain_numbers``; true in every mode).
     """
     resolved = _resolve_truth(truth)
     if resolved is None:
         return False, "invalid_ground_truth"
-    if _mathd_normalize(pred) == _mathd_normalize(resolved) or _normalize(pred) == _normalize(resolved):
+    unit_letters, comma_rounding = "unit_letters" in rules, "comma_rounding" in rules
+    pred_mathd, truth_mathd = _mathd_normalize(pred, unit_letters), _mathd_normalize(resolved, unit_letters)
+    if pred_mathd == truth_mathd or _normalize(pred, comma_rounding) == _normalize(resolved, comma_rounding):
         return True, "correct_exact"
+    if "sci_notation" in rules and _same_scientific_value(pred_mathd, truth_mathd):
+        return True, "correct_numeric"
     if _distinct_plain_numbers(pred, resolved):
         return False, "mismatch"
     return None
 
 
-def grade_answer(pred: str, truth: str, *, budgets: float | None = None) -> tuple[bool, str]:
-    """Grade an extracted answer in this process: ``(acc, reason)``.
+def grade_answer(
+    pred: str, truth: str, *, budgets: float | None = None, rules: frozenset[str] = frozenset()
+) -> tuple[bool, str]:
+    """Grade an extracted answer in this process: ``(acc, reason)``; ``rules``: the strict rules to apply
+    (none: the faithful verdict; ``mode_rules("strict")``: the strict one).
 
     ``budgets`` applies the reference's per-stage time limits times this factor (1.0 = the reference's) with
     SIGALRM; only the worker processes do that (signals work only in a main thread, and would clobber a host's
     own alarm, e.g. pytest-timeout's). Without budgets (None) a pathological input can take unbounded time:
     use ``compute_score``/``grade_many``.
     """
-    decided = cheap_verdict(pred, truth)
+    decided = cheap_verdict(pred, truth, rules)
     if decided is not None:
         return decided
     resolved = _resolve_truth(truth)
-    if _sympy_stage(_normalize(pred), _normalize(resolved), budgets):
+    comma_rounding = "comma_rounding" in rules
+    if _sympy_stage(_normalize(pred, comma_rounding), _normalize(resolved, comma_rounding), budgets, rules):
         return True, "correct_sympy"
-    if _math_verify_stage(pred, resolved, budgets):
+    if _math_verify_stage(pred, resolved, budgets, rules):
         return True, "correct_math_verify"
     return False, "mismatch"
+
+
+# Rule sci_notation: a (signed) decimal mantissa with an optional exponent written 1e5, 1\times10^{5},
+# 1\cdot10^5, or a bare power of ten 10^{-5}; on the Hendrycks-normalised string (spaces and text units gone).
+# Exponents of up to 4 digits keep Decimal's arithmetic exact and cheap.
+_SCIENTIFIC = re.compile(
+    r"(?P<mantissa>-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+    r"(?:[eE](?P<e>[+-]?[0-9]{1,4})|(?:\\times|\\cdot|\*|×)10\^(?:\{(?P<braced>[+-]?[0-9]{1,4})\}|(?P<digit>[0-9])))?"
+    r"|(?P<sign>-?)10\^(?:\{(?P<power_braced>[+-]?[0-9]{1,4})\}|(?P<power_digit>[0-9]))"
+)
+
+
+def _scientific_value(text: str) -> Decimal | None:
+    """The exact value of ``text`` if it is a number in plain, e- or LaTeX scientific notation, else None."""
+    match = _SCIENTIFIC.fullmatch(text)
+    if match is None:
+        return None
+    if match["mantissa"] is None:
+        return Decimal(f"{match['sign']}1e{match['power_braced'] or match['power_digit']}")
+    exponent = match["e"] or match["braced"] or match["digit"] or "0"
+    return Decimal(f"{match['mantissa']}e{exponent}")
+
+
+def _same_scientific_value(pred: str, truth: str) -> bool:
+    """Both numbers (``_scientific_value``), at least one with an exponent, and of equal value."""
+    pred_value, truth_value = _scientific_value(pred), _scientific_value(truth)
+    if pred_value is None or truth_value is None:
+        return False
+    has_exponent = any(_PLAIN_DECIMAL.fullmatch(side) is None for side in (pred, truth))
+    return has_exponent and pred_value == truth_value
+
+
+_PLAIN_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 # Integers of up to 12 digits, or decimals below 1e9 with up to 4 decimals: two different values are at least
@@ -602,10 +703,12 @@ class _Worker:
                 raise RuntimeError(f"grader worker did not start (pid {self.proc.pid}, said {hello!r})")
             self._ready = True
 
-    def send(self, truth: str, preds: Sequence[str]) -> None:
-        """Ask for verdicts of ``preds`` against ``truth`` (the worker is idle, so it reads this at once)."""
+    def send(self, truth: str, preds: Sequence[str], rules: frozenset[str]) -> None:
+        """Ask for verdicts of ``preds`` against ``truth`` under ``rules`` (the worker is idle, so it reads this
+        at once)."""
         self.wait_ready()
-        self.proc.stdin.write((json.dumps({"truth": truth, "preds": list(preds)}) + "\n").encode())
+        job = {"truth": truth, "preds": list(preds), "rules": sorted(rules)}
+        self.proc.stdin.write((json.dumps(job) + "\n").encode())
 
     def receive(self, timeout: float) -> dict | None:
         """The next verdict, or None if it took longer than ``timeout`` seconds (the worker is then killed)."""
@@ -690,14 +793,15 @@ def _serve() -> None:
     protocol.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         job = json.loads(line)
+        rules = frozenset(job["rules"])
         for pred in job["preds"]:  # one line each, flushed, so the caller times every answer
-            protocol.write(json.dumps(_reply(pred, job["truth"], scale)) + "\n")
+            protocol.write(json.dumps(_reply(pred, job["truth"], scale, rules)) + "\n")
 
 
-def _reply(pred: str, truth: str, scale: float) -> dict:
+def _reply(pred: str, truth: str, scale: float, rules: frozenset[str]) -> dict:
     before = _stage_timeouts
     try:
-        acc, reason = grade_answer(pred, truth, budgets=scale)
+        acc, reason = grade_answer(pred, truth, budgets=scale, rules=rules)
         reply = {"acc": acc, "reason": reason}
     except Exception as exc:  # the reference scores any crash 0; say why
         reply = {"acc": False, "reason": "error", "detail": f"{type(exc).__name__}: {exc}"[:500]}
@@ -747,17 +851,20 @@ class GraderPool:
         for worker in workers:
             worker.wait_ready()
 
-    def grade(self, pred: str, truth: str) -> tuple[bool, str]:
-        return self.grade_group(truth, [pred])[0]
+    def grade(self, pred: str, truth: str, rules: frozenset[str] = frozenset()) -> tuple[bool, str]:
+        return self.grade_group(truth, [pred], rules)[0]
 
-    def grade_group(self, truth: str, preds: Sequence[str]) -> list[tuple[bool, str]]:
-        """Verdicts of ``preds`` against one ground truth, all sent to one worker at once: no round trip per
-        answer, and math_verify (which keeps only its last 20 parses) parses the truth once."""
+    def grade_group(
+        self, truth: str, preds: Sequence[str], rules: frozenset[str] = frozenset()
+    ) -> list[tuple[bool, str]]:
+        """Verdicts of ``preds`` against one ground truth under the strict ``rules`` (none: faithful), all sent
+        to one worker at once: no round trip per answer, and math_verify (which keeps only its last 20 parses)
+        parses the truth once."""
         worker = self._checkout()
         verdicts: list[tuple[bool, str]] = []
         try:
             while len(verdicts) < len(preds):  # after a time-out or a crash the rest go to the replacement
-                worker = self._run(worker, truth, preds[len(verdicts) :], verdicts)
+                worker = self._run(worker, truth, preds[len(verdicts) :], rules, verdicts)
         except BaseException:  # interrupted mid-job: its late answers must not reach the next caller
             worker.kill()
             raise
@@ -773,24 +880,24 @@ class GraderPool:
                 return self._all[-1]
         return self._idle.get()
 
-    def _run(self, worker: _Worker, truth: str, preds: Sequence[str], verdicts: list) -> _Worker:
+    def _run(self, worker: _Worker, truth: str, preds: Sequence[str], rules: frozenset[str], verdicts: list) -> _Worker:
         """Append verdicts of ``preds`` until done or the worker fails; each answer may take ``timeout``
         seconds from the previous verdict. Returns the worker to go on with."""
         start = len(verdicts)
         try:
-            worker.send(truth, preds)
+            worker.send(truth, preds, rules)
             for pred in preds:
                 reply = worker.receive(self.timeout)
-                verdicts.append(self._verdict(reply, pred, truth))
+                verdicts.append(self._verdict(reply, pred, truth, rules))
                 if reply is None:  # killed at the deadline
                     break
         except (_WorkerDied, OSError, ValueError) as exc:  # crashed, or its reply was garbled
             worker.kill()
             failed = {"acc": False, "reason": "error", "detail": f"grader worker failed: {exc}"}
-            verdicts.append(self._verdict(failed, preds[len(verdicts) - start], truth))
+            verdicts.append(self._verdict(failed, preds[len(verdicts) - start], truth, rules))
         return worker if worker.proc.poll() is None else self._replace(worker)
 
-    def _verdict(self, reply: dict | None, pred: str, truth: str) -> tuple[bool, str]:
+    def _verdict(self, reply: dict | None, pred: str, truth: str, rules: frozenset[str]) -> tuple[bool, str]:
         _count("worker_answers")
         if reply is None:
             _count("worker_timeouts")
@@ -803,7 +910,7 @@ class GraderPool:
             _log.warning("grading failed (scored 0): %s; pred=%.200r truth=%.200r", reply.get("detail"), pred, truth)
         verdict = bool(reply["acc"]), str(reply["reason"])
         if reply["reason"] != "error" and not reply.get("stage_timeouts"):  # a verdict no time limit decided
-            _VERDICTS.put((pred, truth, self.budget_scale), verdict)
+            _VERDICTS.put((pred, truth, self.budget_scale, rules), verdict)
         return verdict
 
     def _replace(self, dead: _Worker) -> _Worker:
@@ -827,22 +934,25 @@ class GraderPool:
         self.close()
 
 
+_VerdictKey = tuple[str, str, float, frozenset]
+
+
 class _VerdictCache:
-    """Worker verdicts by (pred, truth, budget scale), least recently used dropped first; thread-safe."""
+    """Worker verdicts by (pred, truth, budget scale, rules), least recently used dropped first; thread-safe."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[str, str, float], tuple[bool, str]] = OrderedDict()
+        self._items: OrderedDict[_VerdictKey, tuple[bool, str]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, float]) -> tuple[bool, str] | None:
+    def get(self, key: _VerdictKey) -> tuple[bool, str] | None:
         with self._lock:
             verdict = self._items.get(key)
             if verdict is not None:
                 self._items.move_to_end(key)
             return verdict
 
-    def put(self, key: tuple[str, str, float], verdict: tuple[bool, str]) -> None:
+    def put(self, key: _VerdictKey, verdict: tuple[bool, str]) -> None:
         with self._lock:
             self._items[key] = verdict
             self._items.move_to_end(key)
@@ -923,13 +1033,13 @@ def _truths(ground_truth: object) -> list[str] | None:
     return None
 
 
-def _without_worker(pred: str, truth: str, budget_scale: float) -> tuple[bool, str] | None:
+def _without_worker(pred: str, truth: str, budget_scale: float, rules: frozenset[str]) -> tuple[bool, str] | None:
     """The verdict when string work settles it or a worker already gave it, else None."""
     if max(len(pred), len(truth)) <= INLINE_MAX_CHARS:
-        decided = cheap_verdict(pred, truth)
+        decided = cheap_verdict(pred, truth, rules)
         if decided is not None:
             return decided
-    return _VERDICTS.get((pred, truth, budget_scale))
+    return _VERDICTS.get((pred, truth, budget_scale, rules))
 
 
 def _any_match(verdicts: Iterable[tuple[bool, str]]) -> tuple[bool, str]:
@@ -943,22 +1053,26 @@ def _any_match(verdicts: Iterable[tuple[bool, str]]) -> tuple[bool, str]:
     return False, min(reasons, key=severity.index)
 
 
-def _grade_pred(pred: str, truths: Sequence[str]) -> tuple[bool, str]:
+def _grade_pred(pred: str, truths: Sequence[str], rules: frozenset[str]) -> tuple[bool, str]:
     """Any-match over ground truths, through the shared pool with the default settings when needed."""
 
     def verdict(truth: str) -> tuple[bool, str]:
-        decided = _without_worker(pred, truth, DEFAULT_BUDGET_SCALE)
-        return decided if decided is not None else shared_pool().grade(pred, truth)
+        decided = _without_worker(pred, truth, DEFAULT_BUDGET_SCALE, rules)
+        return decided if decided is not None else shared_pool().grade(pred, truth, rules)
 
     return _any_match(verdict(truth) for truth in truths)
 
 
-def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs) -> dict:
+def compute_score(
+    data_source, solution_str, ground_truth, extra_info=None, grader_mode: str = DEFAULT_MODE, **kwargs
+) -> dict:
     """verl custom reward function: ``{"score": 0/1, "acc", "pred", "reason"}``; safe to call from threads.
 
     ``data_source`` does not change the rules: the six benchmarks, ``synthetic_arith`` and unknown sources are
-    graded alike. ``kwargs`` (verl passes e.g. ``reward_router_address``) are accepted and ignored.
+    graded alike. ``grader_mode``: ``faithful`` (the reference's verdicts) or ``strict`` (``STRICT_RULES``).
+    Other ``kwargs`` (verl passes e.g. ``reward_router_address``) are accepted and ignored.
     """
+    rules = mode_rules(grader_mode)
     if not isinstance(solution_str, str):
         raise TypeError(f"compute_score: solution_str must be str, got {type(solution_str).__name__} ({data_source=})")
     truths = _truths(ground_truth)
@@ -967,7 +1081,7 @@ def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kw
         return _result(False, None, "no_boxed")
     if truths is None:
         return _result(False, pred, "invalid_ground_truth")
-    acc, reason = _grade_pred(pred, truths)
+    acc, reason = _grade_pred(pred, truths, rules)
     return _result(acc, pred, reason)
 
 
@@ -976,13 +1090,19 @@ def grade_many(
     timeout: float = DEFAULT_TIMEOUT_S,
     workers: int = DEFAULT_WORKERS,
     budget_scale: float = DEFAULT_BUDGET_SCALE,
+    mode: str = DEFAULT_MODE,
+    rules: Iterable[str] | None = None,
 ) -> list[dict]:
     """Grade (response, ground truth) pairs; results in input order, each as ``compute_score`` returns.
+
+    ``mode``: ``faithful`` or ``strict``; ``rules`` (names of ``STRICT_RULES``), when given, replaces the mode's
+    rules (``eval.audit`` grades with one rule at a time to say which rule changed a verdict).
 
     The verdict depends only on (last boxed answer, ground truth), so each such pair is graded once; the
     string-only exact stage and earlier worker verdicts settle most here, and the rest go, grouped by ground
     truth, to the shared pool of ``workers`` processes, each answer bounded by ``timeout`` seconds.
     """
+    rules = mode_rules(mode) if rules is None else check_rules(rules)
     keyed: list[tuple[str | None, tuple[str, ...] | None]] = []
     for response, ground_truth in pairs:
         if not isinstance(response, str):
@@ -990,7 +1110,7 @@ def grade_many(
         truths = _truths(ground_truth)
         keyed.append((last_boxed(response), None if truths is None else tuple(truths)))
     asked = dict.fromkeys((pred, truth) for pred, truths in keyed if pred is not None for truth in truths or ())
-    verdicts = _grade_unique(asked, timeout, workers, budget_scale)
+    verdicts = _grade_unique(asked, timeout, workers, budget_scale, rules)
     results = []
     for pred, truths in keyed:
         if pred is None:
@@ -1004,7 +1124,7 @@ def grade_many(
 
 
 def _grade_unique(
-    pairs: Iterable[tuple[str, str]], timeout: float, workers: int, budget_scale: float
+    pairs: Iterable[tuple[str, str]], timeout: float, workers: int, budget_scale: float, rules: frozenset[str]
 ) -> dict[tuple[str, str], tuple[bool, str]]:
     """Verdicts of distinct (pred, truth) pairs: here when possible, else by the shared pool's workers, which
     are started as soon as the answers waiting for them call for it, so they import while this loop runs."""
@@ -1012,7 +1132,7 @@ def _grade_unique(
     by_truth: dict[str, list[str]] = defaultdict(list)
     waiting, pool = 0, None
     for pred, truth in pairs:
-        decided = _without_worker(pred, truth, budget_scale)
+        decided = _without_worker(pred, truth, budget_scale, rules)
         if decided is not None:
             verdicts[(pred, truth)] = decided
             continue
@@ -1021,12 +1141,13 @@ def _grade_unique(
         pool = pool or shared_pool(workers, timeout, budget_scale)
         pool.prestart(math.ceil(waiting / ANSWERS_PER_WORKER))
     if pool is not None:
-        verdicts.update(_grade_by_workers(by_truth, pool, min(workers, math.ceil(waiting / ANSWERS_PER_WORKER))))
+        parallel = min(workers, math.ceil(waiting / ANSWERS_PER_WORKER))
+        verdicts.update(_grade_by_workers(by_truth, pool, parallel, rules))
     return verdicts
 
 
 def _grade_by_workers(
-    by_truth: dict[str, list[str]], pool: GraderPool, parallel: int
+    by_truth: dict[str, list[str]], pool: GraderPool, parallel: int, rules: frozenset[str]
 ) -> dict[tuple[str, str], tuple[bool, str]]:
     """Jobs of up to ``ANSWERS_PER_WORKER`` answers to one ground truth, ``parallel`` at a time."""
     jobs = [
@@ -1036,7 +1157,7 @@ def _grade_by_workers(
     ]
     jobs.sort(key=lambda job: -len(job[1]))  # largest first, so no worker is left with a long one at the end
     with ThreadPoolExecutor(max_workers=parallel) as threads:
-        graded = threads.map(lambda job: pool.grade_group(*job), jobs)
+        graded = threads.map(lambda job: pool.grade_group(*job, rules), jobs)
         return {
             (pred, truth): verdict
             for (truth, preds), verdicts in zip(jobs, graded)

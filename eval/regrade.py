@@ -1,10 +1,12 @@
 """Grade stored generations and compute every metric, without sampling again.
 
-    python -m eval.regrade <generations dir> [--out metrics.json] [--workers 2] [--timeout 30] [--skip-bad]
+    python -m eval.regrade <generations dir> [--out metrics.json] [--grader-mode faithful|strict] [--workers 2]
+        [--timeout 30] [--skip-bad]
 
 Writes ``metrics.json`` (default: ``<dir>/metrics.json``) with, per run (model, checkpoint, style, τ, n, seed),
 per-benchmark pass@k/mean@n/maj@k/lengths/95% CIs/per-problem correct counts and the unweighted mean over
-benchmarks; prints grader reason counts (timeouts and errors included) and anything skipped.
+benchmarks, and the grader mode that graded them (``grader_mode``, also in every run); prints grader reason
+counts (timeouts and errors included) and anything skipped.
 """
 
 from __future__ import annotations
@@ -15,9 +17,18 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from eval.grader import DEFAULT_BUDGET_SCALE, DEFAULT_TIMEOUT_S, DEFAULT_WORKERS, answer_key, grade_many
+from eval.grader import (
+    DEFAULT_BUDGET_SCALE,
+    DEFAULT_MODE,
+    DEFAULT_TIMEOUT_S,
+    DEFAULT_WORKERS,
+    GRADER_MODES,
+    answer_key,
+    grade_many,
+    mode_rules,
+)
 from eval.metrics import AVG_KS, PAPER_KS, ProblemSamples, benchmark_metrics, macro_mean
-from eval.store import GenerationsError, ReadReport, discover, read_generations
+from eval.store import GenerationsError, ReadReport, Record, RunKey, discover, read_generations
 
 MAJ_KS = (8, 32)
 
@@ -29,18 +40,14 @@ def regrade(
     on_bad: str = "error",
     n_boot: int = 1000,
     budget_scale: float = DEFAULT_BUDGET_SCALE,
+    mode: str = DEFAULT_MODE,
 ) -> dict:
     """Metrics of every stored file under ``root`` (see module docstring for the layout of the result)."""
-    report = ReadReport()
-    loaded = [(key, read_generations(path, on_bad=on_bad, report=report)[1]) for key, path in discover(root)]
-    if not loaded:
-        raise GenerationsError(
-            f"{root}: no generation files (<model>/<checkpoint>/<style>/tau<τ>/n<n>_seed<s>/<bench>.jsonl)"
-        )
-    pairs = [
-        (response, record.ground_truth) for _, records in loaded for record in records for response in record.responses
-    ]
-    verdicts = iter(grade_many(pairs, timeout=timeout, workers=workers, budget_scale=budget_scale))
+    mode_rules(mode)  # an unknown mode fails before anything is read
+    loaded, report = load_generations(root, on_bad)
+    verdicts = iter(
+        grade_many(response_pairs(loaded), timeout=timeout, workers=workers, budget_scale=budget_scale, mode=mode)
+    )
     runs: dict[tuple, dict] = defaultdict(dict)
     reasons: Counter = Counter()
     for key, records in loaded:
@@ -59,11 +66,30 @@ def regrade(
             )
         runs[key.run][key.benchmark] = benchmark_metrics(problems, PAPER_KS, MAJ_KS, n_boot=n_boot)
     return {
-        "runs": [_run_entry(run, benchmarks) for run, benchmarks in sorted(runs.items())],
+        "grader_mode": mode,
+        "runs": [{**_run_entry(run, benchmarks), "grader_mode": mode} for run, benchmarks in sorted(runs.items())],
         "grader": dict(sorted(reasons.items())),
         "skipped": report.skipped,
         "empty_responses": report.empty_responses,
     }
+
+
+def load_generations(root: Path, on_bad: str = "error") -> tuple[list[tuple[RunKey, list[Record]]], ReadReport]:
+    """Every stored file under ``root`` with its records; no file at all is an error naming ``root``."""
+    report = ReadReport()
+    loaded = [(key, read_generations(path, on_bad=on_bad, report=report)[1]) for key, path in discover(root)]
+    if not loaded:
+        raise GenerationsError(
+            f"{root}: no generation files (<model>/<checkpoint>/<style>/tau<τ>/n<n>_seed<s>/<bench>.jsonl)"
+        )
+    return loaded, report
+
+
+def response_pairs(loaded: list[tuple[RunKey, list[Record]]]) -> list[tuple[str, str]]:
+    """(response, ground truth) of every stored sample, file by file, record by record."""
+    return [
+        (response, record.ground_truth) for _, records in loaded for record in records for response in record.responses
+    ]
 
 
 def _run_entry(run: tuple, benchmarks: dict) -> dict:
@@ -106,10 +132,17 @@ def main(argv: list[str] | None = None) -> int:
         help="multiplier of the reference's per-stage time budgets (1 = identical)",
     )
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the confidence intervals")
+    parser.add_argument(
+        "--grader-mode",
+        choices=tuple(GRADER_MODES),
+        default=DEFAULT_MODE,
+        help="faithful: the authors' verdicts, quirks included; strict: each quirk fixed (docs/grader.md)",
+    )
     args = parser.parse_args(argv)
     try:
+        on_bad = "skip" if args.skip_bad else "error"
         result = regrade(
-            args.root, args.workers, args.timeout, "skip" if args.skip_bad else "error", args.n_boot, args.budget_scale
+            args.root, args.workers, args.timeout, on_bad, args.n_boot, args.budget_scale, args.grader_mode
         )
     except GenerationsError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -119,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     for run in result["runs"]:
         passes = ", ".join(f"pass@{k}={100 * v:.1f}" for k, v in run["mean"]["pass"].items())
         print(f"{run['model']}/{run['checkpoint']} {run['style']} τ={run['tau']:g} n={run['n']}: {passes}")
-    print(f"grader reasons: {result['grader']}")
+    print(f"grader mode: {result['grader_mode']}; reasons: {result['grader']}")
     if result["grader"].get("timeout") or result["grader"].get("error"):
         print("warning: some answers were not graded (timeout/error): they count as wrong", file=sys.stderr)
     for file, line, why in result["skipped"]:

@@ -1,12 +1,13 @@
 """Tables, plots and flip reports from ``metrics.json``.
 
-    python -m eval.report metrics.json --model qwen-math-7b --method SePT=qwen-math-7b/step200@1 \\
+    python -m eval.report metrics.json [more.json ...] --model qwen-math-7b --method SePT=qwen-math-7b/step200@1 \\
         [--table mean|benchmark] [--format md|csv|latex] [--paper ../shared/reference/paper-tables/table1_mean_passk.csv
         --paper-model Qwen2.5-Math-7B [--paper-where train_data=DSR]] [--plot-tau tau.png] [--plot-steps steps.png]
         [--flips A B] [--baseline-tau TAU]
 
 The first row is always "Baseline": ``--model``'s ``base`` checkpoint at its best τ by AVG; Δ columns are
-relative to it. Run specs are ``model/checkpoint[/style][@tau]``.
+relative to it. Run specs are ``model/checkpoint[/style][@tau]``. Several metrics files are read as one; they
+must have been graded in one grader mode (``eval.regrade --grader-mode``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from eval.tables import (
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("metrics", type=Path)
+    parser.add_argument(
+        "metrics", type=Path, nargs="+", help="metrics.json file(s) from eval.regrade, all graded in one grader mode"
+    )
     parser.add_argument("--model", required=True, help="model whose 'base' checkpoint is the baseline")
     parser.add_argument("--style", help="prompt style to use when several were evaluated")
     parser.add_argument("--baseline-tau", type=float, help="baseline at this τ instead of the best by AVG (n < 32)")
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> str:
-    runs = load_metrics(args.metrics)
+    runs = load_metrics(*args.metrics)
     if args.style:
         runs = [r for r in runs if r["style"] == args.style]
     baseline = select_baseline(runs, args.model, tau=args.baseline_tau)

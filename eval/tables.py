@@ -109,13 +109,29 @@ def _latex_escape(text: str) -> str:
 # Selecting runs
 
 
-def load_metrics(path: Path) -> list[dict]:
-    """The runs of a metrics file, greedy runs completed by ``fill_greedy``."""
-    try:
-        runs = json.loads(Path(path).read_text(encoding="utf-8"))["runs"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise ReportError(f"{path}: not a metrics file from `python -m eval.regrade` ({exc})") from None
-    return [fill_greedy(run) for run in runs]
+def load_metrics(*paths: Path) -> list[dict]:
+    """The runs of one or more metrics files, greedy runs completed by ``fill_greedy``, each with the
+    ``grader_mode`` that graded it; runs graded in different modes are an error (their numbers differ by the
+    grader, not the method). Files written before grading modes existed were graded faithfully."""
+    runs, modes = [], {}
+    for path in paths:
+        try:
+            metrics = json.loads(Path(path).read_text(encoding="utf-8"))
+            file_runs = metrics["runs"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ReportError(f"{path}: not a metrics file from `python -m eval.regrade` ({exc})") from None
+        default = metrics.get("grader_mode", "faithful")
+        for run in file_runs:
+            run = {**run, "grader_mode": run.get("grader_mode", default)}
+            modes.setdefault(run["grader_mode"], f"{path} ({run_label(run)})")
+            runs.append(fill_greedy(run))
+    if len(modes) > 1:
+        found = "; ".join(f"{mode}: {where}" for mode, where in modes.items())
+        raise ReportError(
+            f"runs graded by different grader modes cannot share a report ({found}); regrade the generations with "
+            "one `python -m eval.regrade --grader-mode MODE`, or compare modes with `python -m eval.audit`"
+        )
+    return runs
 
 
 def fill_greedy(run: dict) -> dict:

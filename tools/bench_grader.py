@@ -1,6 +1,7 @@
 """Benchmark: batch grading (``grade_many``) vs the reference-style loop, on realistic n=32 samples.
 
     python -m tools.bench_grader [--problems 63] [--n 32] [--runs 25] [--workers 2] [--reference <entropy_math dir>]
+    python -m tools.bench_grader --store DIR [--runs 25]   # the same samples as stored generations, for eval.audit
 
 Samples are built from the grader fixture (answers derived from the authors' benchmarks) the way sampling
 n=32 responses per prompt looks: per-problem accuracies spread from 0 to 1, correct answers in a few
@@ -36,6 +37,7 @@ from pathlib import Path
 
 from eval import grader
 from eval.grader import grade_many, last_boxed
+from eval.store import run_keys, write_generations
 
 DEFAULT_FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "eval" / "grader_pairs.jsonl"
 
@@ -48,12 +50,7 @@ def build_samples(fixture: Path, problems: int, n: int, seed: int = 0) -> list[t
     a per-problem pool (the fixture's wrong answers plus numeric perturbations of the right one), both with
     frequencies ~ 1/rank, since models repeat their favourite forms and mistakes; 4% are cut off unboxed.
     """
-    by_problem: dict[tuple, list[dict]] = defaultdict(list)
-    with fixture.open(encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            if "_meta" not in record:
-                by_problem[(record["data_source"], record["row"])].append(record)
+    by_problem = fixture_problems(fixture)
     if len(by_problem) < problems:
         raise SystemExit(f"{fixture} has {len(by_problem)} problems; ask for at most that many (--problems)")
     rng = random.Random(seed)
@@ -73,6 +70,38 @@ def build_samples(fixture: Path, problems: int, n: int, seed: int = 0) -> list[t
             answer = rng.choices(pool, [1 / (rank + 1) for rank in range(len(pool))])[0]
             samples.append((text + f"Therefore the answer is $\\boxed{{{answer}}}$.", records[0]["ground_truth"]))
     return samples
+
+
+def fixture_problems(fixture: Path) -> dict[tuple[str, int], list[dict]]:
+    """The fixture's records by problem (data_source, row), in fixture order."""
+    by_problem: dict[tuple, list[dict]] = defaultdict(list)
+    with fixture.open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            if "_meta" not in record:
+                by_problem[(record["data_source"], record["row"])].append(record)
+    return by_problem
+
+
+def write_store(root: Path, fixture: Path, problems: int, n: int, runs: int, seed: int = 0) -> int:
+    """``build_samples`` of ``runs`` seeds stored as generations (model ``fixture``, checkpoint ``base``, τ = 1,
+    one file per seed and benchmark), the layout ``eval.regrade`` and ``eval.audit`` read; returns the responses."""
+    keys = list(fixture_problems(fixture))[:problems]
+    for run in range(runs):
+        samples = build_samples(fixture, problems, n, seed + run)
+        by_benchmark: dict[str, list[dict]] = defaultdict(list)
+        for number, (source, row) in enumerate(keys):
+            group = samples[number * n : (number + 1) * n]
+            cut = [not response.endswith("$.") for response, _ in group]
+            by_benchmark[source].append(
+                {"data_source": source, "index": row, "prompt": f"{source} problem {row}", "ground_truth": group[0][1],
+                 "responses": [response for response, _ in group], "finish_reasons": ["length" if c else "stop" for c in cut],
+                 "lengths": [len(response) // 4 for response, _ in group]}
+            )  # fmt: skip
+        names = {"model": "fixture", "checkpoint": "base", "style": "question"}
+        for key in run_keys(names, 1.0, n, seed + run, by_benchmark):
+            write_generations(root, key, by_benchmark[key.benchmark])
+    return runs * problems * n
 
 
 def _perturb(answer: str, rng: random.Random) -> str:
@@ -154,7 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-scale", type=float, default=1.0, help="stage time budgets x this, both sides")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reference", type=Path, help="also time the real entropy_math grader from this directory")
+    parser.add_argument(
+        "--store", type=Path, help="only write the samples as generations under this directory (for eval.audit)"
+    )
     args = parser.parse_args(argv)
+    if args.store:
+        count = write_store(args.store, args.fixture, args.problems, args.n, args.runs, args.seed)
+        print(f"wrote {count} responses ({args.runs} run(s) x {args.problems} problems x n={args.n}) to {args.store}")
+        return 0
     samples = []
     for run in range(args.runs):
         samples += build_samples(args.fixture, args.problems, args.n, args.seed + run)

@@ -149,6 +149,22 @@ def check_verl_settings(config: DictConfig) -> None:
             "SePT samples from the current weights every step: keep 'sync' (other modes are off-policy)",
         )
     _check_loss_pairing(config)
+    _check_grader_mode(config)
+
+
+def _check_grader_mode(config: DictConfig) -> None:
+    """The grader mode reaches the grader only inside verl's reward workers, where an unknown one would fail on
+    the first sample after the whole start-up: checked here instead."""
+    from eval.grader import GRADER_MODES
+
+    reward_kwargs = config.reward.custom_reward_function.get("reward_kwargs") or {}
+    mode = reward_kwargs.get("grader_mode", "faithful")
+    if mode not in GRADER_MODES:
+        _fail(
+            "reward.custom_reward_function.reward_kwargs.grader_mode",
+            mode,
+            f"unknown grader mode; use one of {', '.join(GRADER_MODES)} (docs/grader.md)",
+        )
 
 
 def _check_loss_pairing(config: DictConfig) -> None:

@@ -9,11 +9,13 @@ metrics, so its zeros are never logged.
 from __future__ import annotations
 
 
-def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs):
-    """The project's math grader (imported on first use, in the reward worker)."""
+def compute_score(data_source, solution_str, ground_truth, extra_info=None, grader_mode="faithful", **kwargs):
+    """The project's math grader (imported on first use, in the reward worker). ``grader_mode`` comes from
+    ``reward.custom_reward_function.reward_kwargs.grader_mode`` (verl passes reward_kwargs to every call):
+    ``faithful`` reproduces the authors' verdicts, ``strict`` fixes their grader's quirks (docs/grader.md)."""
     from eval.grader import compute_score as grade
 
-    return grade(data_source, solution_str, ground_truth, extra_info=extra_info, **kwargs)
+    return grade(data_source, solution_str, ground_truth, extra_info=extra_info, grader_mode=grader_mode, **kwargs)
 
 
 def no_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs) -> float:

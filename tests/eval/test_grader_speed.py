@@ -11,7 +11,7 @@ from eval import grader
 from eval.grader import GraderPool, compute_score, grade_answer, grade_many
 from tools import bench_grader
 
-SCALE = 10.0  # load-proof stage budgets, as in test_eval_grader
+SCALE = 10.0  # load-proof stage budgets, as in test_grader
 
 
 @pytest.fixture(autouse=True)
@@ -69,9 +69,9 @@ def _count_worker_answers(monkeypatch) -> list[tuple[str, str]]:
     sent: list[tuple[str, str]] = []
     real_grade_group = GraderPool.grade_group
 
-    def counting_grade_group(self, truth, preds):
+    def counting_grade_group(self, truth, preds, rules=frozenset()):
         sent.extend((pred, truth) for pred in preds)
-        return real_grade_group(self, truth, preds)
+        return real_grade_group(self, truth, preds, rules)
 
     monkeypatch.setattr(GraderPool, "grade_group", counting_grade_group)
     return sent
@@ -93,14 +93,14 @@ def test_worker_verdicts_are_remembered_across_calls(monkeypatch):
 def test_timeouts_and_errors_are_not_remembered():
     with GraderPool(workers=1, timeout=1.5) as pool:
         assert pool.grade("99999999!*x", "x") == (False, "timeout")
-        assert grader._VERDICTS.get(("99999999!*x", "x", 1.0)) is None
+        assert grader._VERDICTS.get(("99999999!*x", "x", 1.0, frozenset())) is None
         assert pool.grade("x^2+2x+1", "(x+1)^2") == (True, "correct_sympy")
-        assert grader._VERDICTS.get(("x^2+2x+1", "(x+1)^2", 1.0)) == (True, "correct_sympy")
+        assert grader._VERDICTS.get(("x^2+2x+1", "(x+1)^2", 1.0, frozenset())) == (True, "correct_sympy")
         (worker,) = pool._all
         worker.proc.kill()
         worker.proc.wait()
         assert pool.grade("2x", "x+x") == (False, "error")
-        assert grader._VERDICTS.get(("2x", "x+x", 1.0)) is None
+        assert grader._VERDICTS.get(("2x", "x+x", 1.0, frozenset())) is None
 
 
 def test_a_job_stuck_in_the_middle_costs_one_timeout_and_the_rest_are_graded_by_a_fresh_worker():

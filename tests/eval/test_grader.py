@@ -14,10 +14,11 @@ import pytest
 
 from eval import grader
 from eval.grader import GraderPool, compute_score, grade_answer, grade_many, last_boxed
+from tests.helpers import shared_reference
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "eval" / "grader_pairs.jsonl"
-BENCHMARKS = REPO.parent / "shared" / "reference" / "sept-authors-data" / "data" / "benchmarks"
+BENCHMARKS = ("sept-authors-data", "data", "benchmarks")  # under ../shared/reference
 # Workers in these tests get 10x the reference's stage budgets: the verdicts must not depend on how busy the
 # test machine is (the fixture holds no pair near a budget; see the pool test for the real budgets' effect).
 SCALE = 10.0
@@ -72,12 +73,10 @@ def test_fixture_is_large_real_and_covers_the_required_shapes():
 
 def test_fixture_pairs_are_rebuilt_exactly_from_the_authors_benchmarks():
     """The committed pairs are what `python -m tools.grader_fixture` builds from the benchmark parquets."""
-    if not BENCHMARKS.is_dir():
-        pytest.skip(f"reference benchmarks not found at {BENCHMARKS}")
     from tools.grader_fixture import build_pairs, load_truths
 
     stored = [{k: v for k, v in pair.items() if k != "verdicts"} for pair in _fixture()[1]]
-    assert build_pairs(load_truths(BENCHMARKS)) == stored
+    assert build_pairs(load_truths(shared_reference(*BENCHMARKS))) == stored
 
 
 def test_every_reference_verdict_is_reproduced_in_process():
@@ -209,9 +208,9 @@ def test_grade_many_deduplicates_and_only_sends_undecided_pairs_to_workers(monke
     sent: list[tuple[str, list[str]]] = []
     real_grade_group = GraderPool.grade_group
 
-    def counting_grade_group(self, truth, preds):
+    def counting_grade_group(self, truth, preds, rules=frozenset()):
         sent.append((truth, list(preds)))
-        return real_grade_group(self, truth, preds)
+        return real_grade_group(self, truth, preds, rules)
 
     monkeypatch.setattr(GraderPool, "grade_group", counting_grade_group)
     pairs = [(f"Attempt {i}: so \\boxed{{x^2+2x+1}}", "(x+1)^2") for i in range(40)]  # one unique answer
