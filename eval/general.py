@@ -76,6 +76,7 @@ def settings_of(args: argparse.Namespace, source: str, chat: bool) -> dict:
         "chat_template": chat,
         "fewshot_as_multiturn": chat,
         "model_args": args.model_args,
+        "gen_kwargs": args.gen_kwargs,
         "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None,
         "limit": args.limit,
         "seeds": SEEDS,
@@ -108,7 +109,7 @@ def _has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def evaluate_task(lm, task: GeneralTask, task_manager, chat: bool, limit: float | None) -> dict:
+def evaluate_task(lm, task: GeneralTask, task_manager, chat: bool, limit: float | None, gen_kwargs: str | None) -> dict:
     """lm-eval's ``simple_evaluate`` on one Table 3 task; Hub failures become an error naming the task."""
     from lm_eval import simple_evaluate
 
@@ -122,6 +123,7 @@ def evaluate_task(lm, task: GeneralTask, task_manager, chat: bool, limit: float 
             apply_chat_template=chat,
             fewshot_as_multiturn=chat,
             limit=limit,
+            gen_kwargs=gen_kwargs,
             **SEEDS,
         )
     except Exception as exc:
@@ -164,7 +166,7 @@ def run(args: argparse.Namespace) -> list[Path]:
         lm = load_model(args.backend, source, parse_model_args(args.model_args))
         for task in pending:
             started = datetime.datetime.now(datetime.timezone.utc)
-            results = evaluate_task(lm, task, task_manager, chat, args.limit)
+            results = evaluate_task(lm, task, task_manager, chat, args.limit, args.gen_kwargs)
             seconds = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()
             header = {
                 **settings,
@@ -211,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         "--model-args", help="extra lm-eval model arguments, e.g. tensor_parallel_size=2,dtype=bfloat16"
     )
     parser.add_argument("--limit", type=float, help="documents per leaf task (tests and smoke runs only)")
+    parser.add_argument(
+        "--gen-kwargs",
+        help="override IFEval's generation settings, e.g. max_gen_toks=64 (tests only; default: lm-eval's)",
+    )
     args = parser.parse_args(argv)
     if args.data_dir:
         os.environ["HF_DATASETS_OFFLINE"] = "1"  # read by `datasets` when first imported, below

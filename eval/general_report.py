@@ -21,7 +21,16 @@ from eval.general_tasks import TASKS
 from eval.tables import ReportError, general_side_by_side, general_table
 
 # Settings that must be equal across the rows of one table.
-COMPARED = ("lm_eval_version", "backend", "chat_template", "fewshot_as_multiturn", "data_dir", "limit", "seeds")
+COMPARED = (
+    "lm_eval_version",
+    "backend",
+    "chat_template",
+    "fewshot_as_multiturn",
+    "gen_kwargs",
+    "data_dir",
+    "limit",
+    "seeds",
+)
 
 
 def method_scores(root: Path, model: str, checkpoint: str) -> tuple[dict[str, float], dict[str, dict]]:
