@@ -379,3 +379,61 @@ def flip_report(before: dict, after: dict) -> Table:
                     ]
                 )
     return table
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Table 3: general-domain retention (lm-evaluation-harness scores, written by `python -m eval.general`)
+
+GENERAL_COLUMNS = ("IFEval", "BBH", "GPQA", "MuSR", "MMLU-Pro")
+
+
+def general_table(methods: Sequence[tuple[str, dict[str, float]]], title: str = "") -> Table:
+    """Table 3: one row per method with its score per task (percent) and Δ per task vs the first row (the base)."""
+    table = Table(["method", *GENERAL_COLUMNS, *(f"Δ{c}" for c in GENERAL_COLUMNS)], title=title)
+    base = methods[0][1] if methods else {}
+    for label, scores in methods:
+        values = [scores.get(c) for c in GENERAL_COLUMNS]
+        deltas = [
+            Delta(v - base[c]) if v is not None and base.get(c) is not None else None
+            for c, v in zip(GENERAL_COLUMNS, values)
+        ]
+        table.rows.append([label, *values, *deltas])
+    return table
+
+
+def read_paper_general(paper_csv: Path, model: str) -> dict[str, dict[str, float]]:
+    """{method: {task column: score}} of ``model`` in the paper's Table 3 CSV. The reference file's header names
+    six columns (method and the five tasks) above rows of seven (model first), so a header without ``model`` one
+    field short of its rows is read as ``model`` + header."""
+    with Path(paper_csv).open(encoding="utf-8", newline="") as handle:
+        lines = [row for row in csv.reader(handle) if row]
+    if not lines:
+        raise ReportError(f"{paper_csv}: empty")
+    header, rows = lines[0], lines[1:]
+    if "model" not in header and rows and all(len(row) == len(header) + 1 for row in rows):
+        header = ["model", *header]
+    missing = [c for c in ("model", "method", *GENERAL_COLUMNS) if c not in header]
+    if missing:
+        raise ReportError(f"{paper_csv}: columns {header}; missing {missing} (a Table 3 CSV needs them)")
+    found: dict[str, dict[str, float]] = {}
+    for number, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise ReportError(f"{paper_csv}:{number}: {len(row)} fields, header has {len(header)}")
+        record = dict(zip(header, row))
+        if record["model"] == model:
+            found[record["method"]] = {c: float(record[c]) for c in GENERAL_COLUMNS}
+    if not found:
+        models = sorted({row[header.index("model")] for row in rows})
+        raise ReportError(f"{paper_csv}: no rows for model {model!r}; models: {models}")
+    return found
+
+
+def general_side_by_side(ours: Table, paper_csv: Path, model: str) -> Table:
+    """Table 3 with the paper's score per task next to ours (``paper <task>``), rows matched on the method label
+    (the part before any " (" suffix); a method the paper does not have gets '-'."""
+    paper = read_paper_general(paper_csv, model)
+    merged = Table([*ours.columns, *(f"paper {c}" for c in GENERAL_COLUMNS)], title=ours.title)
+    for row in ours.rows:
+        numbers = paper.get(row[0].split(" (")[0], {})
+        merged.rows.append([*row, *(numbers.get(c) for c in GENERAL_COLUMNS)])
+    return merged
