@@ -59,6 +59,9 @@ METHODS = {
     "sept_g4": Method("SePT G=4", ("actor_rollout_ref.rollout.n=4",)),
     "sept_g8": Method("SePT G=8", ("actor_rollout_ref.rollout.n=8",)),
 }
+# The default invocation: the headline question (SePT against the base model at its best τ, and at the matched τ)
+# over three seeds; every other method adds about as much again per seed (docs/cpu-reproduction.md).
+DEFAULT_METHODS = ("sept",)
 
 
 class ReproError(RuntimeError):
@@ -273,7 +276,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m lab.repro", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "results" / "cpu_repro", help="results folder")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds (default: 0,1,2)")
-    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {list(METHODS)}")
+    parser.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help=f"comma-separated subset of {list(METHODS)}, or all (default: {','.join(DEFAULT_METHODS)}: the headline "
+        "comparison, which fits in 45 minutes on 2 cores; all: every table, several hours)",
+    )
     parser.add_argument("--temps", default="0:1.6:0.2", help="base-model sweep grid, start:stop:step or a,b,c")
     parser.add_argument(
         "overrides",
@@ -287,7 +295,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     except ValueError:
         parser.error(f"--seeds {args.seeds!r}: integers separated by commas, e.g. 0,1,2")
-    args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    args.methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
     if not args.seeds or not args.methods:
         parser.error("--seeds and --methods need at least one value each")
     return args

@@ -130,6 +130,12 @@ def test_bad_arguments_are_named(tmp_path, args, problem, capsys):
     assert problem in (str(err.value) + capsys.readouterr().err)
 
 
+def test_the_default_is_the_headline_over_three_seeds_and_all_is_every_method(tmp_path):
+    plan = _plan(tmp_path)
+    assert (plan.seeds, plan.methods) == ([0, 1, 2], ["sept"])
+    assert _plan(tmp_path, "--methods", "all").methods == list(cpu_repro.METHODS)
+
+
 def test_seed_table_matches_hand_computed_values():
     # Two seeds, two problems, n = 4: seed 0 solves problem 0 always and problem 1 never, seed 1 each half the time;
     # the reference solves problem 0 half the time and problem 1 never.
