@@ -96,12 +96,13 @@ def final_evaluation_stored(demo: Demo) -> bool:
     return all_stored(demo.generations, run_keys(names, 1.0, demo.n, demo.seed, [DATA_SOURCE]))
 
 
-def progress_line(row: dict, steps: int, started: float) -> str | None:
-    """One terminal line for a row of verl's metrics file: a training step, or a stored evaluation."""
-    data, step = row["data"], row["step"]
+def progress_lines(row: dict, steps: int, started: float) -> list[str]:
+    """Terminal lines for a row of verl's metrics file: the training step and, in the same row at a test_freq step,
+    the evaluation stored after it."""
+    data, step, lines = row["data"], row["step"], []
     if "sept/tau_s" in data:
         reward = data.get("critic/score/mean")
-        return (
+        lines.append(
             f"[demo] step {step:3d}/{steps}  τs {data['sept/tau_s']:.3f}  NLL {data.get('sept/nll', float('nan')):.3f}"
             + (f"  sample accuracy {reward:.2f}" if reward is not None else "")
             + f"  {time.time() - started:5.0f} s"
@@ -111,8 +112,8 @@ def progress_line(row: dict, steps: int, started: float) -> str | None:
         at = ", ".join(
             f"{t}: pass@1 {data.get(f'val-sweep/{t}/val-passk/mean/pass@1', float('nan')):.3f}" for t in evaluated
         )
-        return f"[demo] evaluation after step {step}: {at}  {time.time() - started:5.0f} s"
-    return None
+        lines.append(f"[demo] evaluation after step {step}: {at}  {time.time() - started:5.0f} s")
+    return lines
 
 
 def train_and_evaluate(demo: Demo) -> None:
@@ -135,8 +136,7 @@ def train_and_evaluate(demo: Demo) -> None:
     started = time.time()
 
     def show(row: dict) -> None:
-        line = progress_line(row, demo.steps, started)
-        if line:
+        for line in progress_lines(row, demo.steps, started):
             print(line, flush=True)
 
     code, seconds = run_logged(command(PRESET, demo.overrides), log, env=env, cwd=REPO, metrics=metrics, on_row=show)
@@ -290,7 +290,19 @@ def run(demo: Demo) -> tuple[Path, str]:
     return write_report(demo, outcome, memory, wall), summary_line(outcome, demo.steps, wall)
 
 
+def quiet_imports() -> None:
+    """The driver imports verl only to compose the preset: its notices about optional engines (torchtitan, megatron,
+    ...) and the missing accelerator say nothing about a CPU demo and would fill the newcomer's first screen."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r".* engine is not available", category=UserWarning)
+    for name in ("", "verl"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
+    quiet_imports()
     parser = argparse.ArgumentParser(prog="python -m lab.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "results" / "demo", help="results folder")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of configs/sept_cpu_demo.yaml")

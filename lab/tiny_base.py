@@ -44,6 +44,7 @@ import math
 import random
 import re
 import resource
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -397,7 +398,12 @@ def format_table(table: list[dict]) -> str:
 
 
 def build_base_model(out: str | Path, settings: Settings, max_minutes: float = 8.0) -> dict:
-    """Train, save (model, tokenizer, eval JSON) to ``out`` and return the eval record."""
+    """Train, save (model, tokenizer, eval JSON) to ``out`` and return the eval record.
+
+    The folder appears whole or not at all: everything is written to a sibling ``<out>.partial`` folder, renamed to
+    ``out`` once the eval JSON (the last file) is in, so a build killed at any point leaves no folder that
+    ``ensure_base_model`` or vLLM would take for a model.
+    """
     torch.set_num_threads(settings.threads)
     wall = time.monotonic()
     tok = build_tokenizer()
@@ -424,12 +430,17 @@ def build_base_model(out: str | Path, settings: Settings, max_minutes: float = 8
         "wall_seconds": round(time.monotonic() - wall, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
-    save(model, tok, out, record)
+    out = Path(out)
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)  # a build killed earlier
+    save(model, tok, partial, record)
+    shutil.rmtree(out, ignore_errors=True)
+    partial.rename(out)
     return record
 
 
 def save(model: Qwen2ForCausalLM, tok: PreTrainedTokenizerBase, out: str | Path, record: dict) -> Path:
-    """Write the HF folder (generation stops at <|im_end|>) and the eval JSON next to the weights."""
+    """Write the HF folder (generation stops at <|im_end|>) and, last, the eval JSON next to the weights."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model.generation_config.eos_token_id = tok.eos_token_id
@@ -438,6 +449,49 @@ def save(model: Qwen2ForCausalLM, tok: PreTrainedTokenizerBase, out: str | Path,
     tok.save_pretrained(out)
     (out / EVAL_FILE).write_text(json.dumps(record, indent=1) + "\n")
     return out
+
+
+class BaseModelError(RuntimeError):
+    """A base-model folder that exists but cannot be used as asked."""
+
+
+def saved_record(out: Path) -> dict | None:
+    """The eval record of a complete build in ``out``, or None when the folder is missing or half-written.
+
+    Complete means the files vLLM and the FSDP actor read (config.json, the weights, the tokenizer) and the eval
+    JSON, written last, parse. A folder without the eval JSON is not one this builder finished.
+    """
+    needed = ("config.json", "model.safetensors", "tokenizer_config.json", EVAL_FILE)
+    if not all((out / name).is_file() and (out / name).stat().st_size > 0 for name in needed):
+        return None
+    try:
+        json.loads((out / "config.json").read_text())
+        return json.loads((out / EVAL_FILE).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def ensure_base_model(out: str | Path, settings: Settings, max_minutes: float = 8.0) -> dict:
+    """The base model in ``out`` as ``settings`` define it: reused when complete and built with these settings,
+    built when missing, rebuilt when half-written (no config.json, weights or eval JSON), refused when it is a
+    complete build with other settings (it may be someone's experiment; the error says how to proceed)."""
+    out = Path(out)
+    record = saved_record(out)
+    if record is not None:
+        if record.get("settings") == asdict(settings):
+            return record
+        theirs = record.get("settings") or {}
+        differ = [
+            f"{k}: {theirs.get(k)!r} there, {v!r} here" for k, v in asdict(settings).items() if theirs.get(k) != v
+        ]
+        raise BaseModelError(
+            f"{out} holds a base model built with other settings ({'; '.join(differ) or 'unreadable settings'}); "
+            f"delete the folder to rebuild it, or point the run at another folder"
+        )
+    if out.exists():
+        print(f"{out} is half-written (no complete config.json, weights and {EVAL_FILE}): rebuilding it", flush=True)
+    print(f"building the tiny base model in {out} (python -m lab.tiny_base)", flush=True)
+    return build_base_model(out, settings, max_minutes)
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:

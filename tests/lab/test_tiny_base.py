@@ -6,7 +6,9 @@ import hashlib
 import json
 import random
 import re
+import shutil
 from collections import Counter
+from dataclasses import asdict
 
 import pyarrow.parquet as pq
 import pytest
@@ -137,3 +139,32 @@ def test_time_cap_stops_early_and_bad_settings_fail_clearly(capsys):
     with pytest.raises(SystemExit):
         tiny_base.parse_args(["--out", "x", "--steps", "0"])
     assert "steps=0" in capsys.readouterr().err
+
+
+TINY = Settings(n_train=60, n_val=4, steps=3, batch_size=4, warmup_steps=1, eval_samples=1, max_new_tokens=4)
+
+
+def test_ensure_reuses_a_complete_build_rebuilds_a_half_written_one_and_refuses_other_settings(tmp_path, capsys):
+    out = tmp_path / "base"
+    tiny_base.ensure_base_model(out, TINY)
+    assert "building" in capsys.readouterr().out and not (tmp_path / "base.partial").exists()
+    digest, mtime = _digest(out), (out / "model.safetensors").stat().st_mtime_ns
+    assert tiny_base.ensure_base_model(out, TINY) == json.loads((out / tiny_base.EVAL_FILE).read_text())
+    assert (out / "model.safetensors").stat().st_mtime_ns == mtime and "building" not in capsys.readouterr().out
+
+    # Half-written: weights gone, or the eval JSON (written last) never finished.
+    for damage in ("model.safetensors", tiny_base.EVAL_FILE):
+        (out / damage).write_bytes(b"")
+        tiny_base.ensure_base_model(out, TINY)
+        assert "half-written" in capsys.readouterr().out and _digest(out) == digest
+
+    # A build killed before its rename leaves only the .partial sibling, which the next build replaces.
+    shutil.rmtree(out)
+    (tmp_path / "base.partial").mkdir()
+    (tmp_path / "base.partial" / "config.json").write_text("{")
+    tiny_base.ensure_base_model(out, TINY)
+    assert not (tmp_path / "base.partial").exists() and _digest(out) == digest
+
+    with pytest.raises(tiny_base.BaseModelError, match=r"steps: 3 there, 4 here.*delete the folder"):
+        tiny_base.ensure_base_model(out, Settings(**{**asdict(TINY), "steps": 4}))
+    assert _digest(out) == digest
