@@ -105,6 +105,55 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
+def per_problem_pass(correct_counts: Mapping, n: int, ks: Sequence[int], greedy: bool = False) -> dict:
+    """Per problem pass@k for ``ks`` from one evaluation's ``correct_counts`` (index → correct of ``n``). A greedy
+    evaluation (τ = 0, one sample) stands for any number of samples: its pass@k is its pass@1 for every k."""
+    if greedy and n == 1:
+        return {q: {k: float(c) for k in ks} for q, c in correct_counts.items()}
+    return {q: {k: pass_at_k(n, int(c), k) for k in ks} for q, c in correct_counts.items()}
+
+
+def paired_bootstrap_ci(
+    trained: Sequence[np.ndarray],
+    reference: Sequence[np.ndarray],
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of mean(trained) − mean(reference), paired over problems and over seeds.
+
+    ``trained[b]`` is a (seeds × problems) array of per-problem values (e.g. pass@k) of benchmark ``b``, one row per
+    training seed; ``reference[b]`` the same problems' values of the model compared with (one evaluation). A draw
+    resamples the seeds (the same draw for every benchmark: a seed is one trained model) and, within each
+    benchmark, the problems with replacement; its statistic is the unweighted mean over benchmarks of the mean
+    over drawn problems of (drawn seeds' mean − reference), as the tables average. With one seed it is the
+    interval over problems alone; with several it also covers the spread between seeds.
+    """
+    if not trained or len(trained) != len(reference):
+        raise ValueError(f"paired_bootstrap_ci: {len(trained)} trained and {len(reference)} reference benchmarks")
+    seeds = {np.shape(values)[0] for values in trained}
+    if len(seeds) != 1:
+        raise ValueError(f"paired_bootstrap_ci: benchmarks have different seed counts {sorted(seeds)}")
+    (n_seeds,) = seeds
+    rng = np.random.default_rng(seed)
+    # Seed draws: (n_boot, seeds); a single seed is never resampled (it would only repeat itself).
+    seed_draws = rng.integers(0, n_seeds, size=(n_boot, n_seeds)) if n_seeds > 1 else np.zeros((n_boot, 1), int)
+    total = np.zeros(n_boot)
+    for values, ref in zip(trained, reference):
+        values, ref = np.asarray(values, dtype=float), np.asarray(ref, dtype=float)
+        if values.ndim != 2 or ref.shape != values.shape[1:] or ref.size == 0:
+            raise ValueError(
+                f"paired_bootstrap_ci: trained {values.shape} must be (seeds, problems) over the reference's "
+                f"{ref.shape} problems"
+            )
+        # Per draw: the drawn seeds' mean for every problem, minus the reference, then problems resampled.
+        differences = values[seed_draws].mean(axis=1) - ref  # (n_boot, problems)
+        problems = rng.integers(0, ref.size, size=(n_boot, ref.size))
+        total += np.take_along_axis(differences, problems, axis=1).mean(axis=1)
+    low, high = np.quantile(total / len(trained), [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
 def paired_differences(
     before: Mapping[int | str, int], n_before: int, after: Mapping[int | str, int], n_after: int
 ) -> list[float]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.metrics import pass_at_k
+from eval.metrics import AVG_KS, paired_bootstrap_ci, per_problem_pass
 
 PAPER_BENCHMARK_NAMES = {
     "math500": "MATH-500",
@@ -228,45 +228,56 @@ def seed_runs(runs: Sequence[dict], model: str, checkpoint: str, tau: float, sty
     return sorted(found, key=lambda r: r["seed"])
 
 
-def seed_mean_ci(seeds: Sequence[dict], k: int = 1, n_boot: int = 1000, alpha: float = 0.05) -> tuple[float, float]:
-    """Percentile bootstrap interval of the seed-averaged mean pass@k, resampling problems within each benchmark.
-
-    Per problem, pass@k is averaged over the seeds (every seed answers the same problems); a bootstrap draw
-    resamples each benchmark's problems with replacement and takes the unweighted mean over benchmarks, as the
-    tables do. It covers the problem-sampling error of the seed average, not the spread between seeds (shown
-    per seed beside it).
-    """
-    rng = np.random.default_rng(0)
-    draws = np.zeros(n_boot)
-    names = sorted(seeds[0]["benchmarks"])
-    for name in names:
+def problem_values(seeds: Sequence[dict], ks: Sequence[int]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """(columns, benchmark → seeds × problems × columns): per problem pass@k for each k every run has, and AVG when
+    pass@1, 8 and 32 are among them; the problems ordered by index. Every seed must answer the same problems."""
+    ks = [k for k in ks if all(run["tau"] == 0 or k <= m["n"] for run in seeds for m in run["benchmarks"].values())]
+    columns = [f"pass@{k}" for k in ks] + (["AVG"] if all(k in ks for k in AVG_KS) else [])
+    values = {}
+    for name in sorted(seeds[0]["benchmarks"]):
         per_seed = [run["benchmarks"][name] for run in seeds]
-        if any(set(m["correct_counts"]) != set(per_seed[0]["correct_counts"]) for m in per_seed):
-            raise ReportError(f"seeds of {run_label(seeds[0])} answered different {name} problems; compare like runs")
         problems = sorted(per_seed[0]["correct_counts"], key=int)
-        values = np.array([np.mean([pass_at_k(m["n"], m["correct_counts"][p], k) for m in per_seed]) for p in problems])
-        draws += values[rng.integers(0, values.size, size=(n_boot, values.size))].mean(axis=1)
-    low, high = np.quantile(draws / len(names), [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
+        if any(set(m["correct_counts"]) != set(problems) for m in per_seed):
+            raise ReportError(f"seeds of {run_label(seeds[0])} answered different {name} problems; compare like runs")
+        rows = []
+        for run, m in zip(seeds, per_seed):
+            passes = per_problem_pass(m["correct_counts"], m["n"], ks, greedy=run["tau"] == 0)
+            per_k = np.array([[passes[p][k] for k in ks] for p in problems])
+            if "AVG" in columns:
+                per_k = np.column_stack([per_k, per_k[:, [ks.index(k) for k in AVG_KS]].mean(axis=1)])
+            rows.append(per_k)
+        values[name] = np.stack(rows)
+    return columns, values
+
+
+def delta_cell(mean: float, low: float, high: float) -> str:
+    """A difference in percent points with its 95 % interval, e.g. ``+9.4 [+5.1, +13.0]``."""
+    return f"{100 * mean:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
 
 
 def seeds_table(methods: Sequence[tuple[str, Sequence[dict]]], ks: Sequence[int] = MEAN_KS, title: str = "") -> Table:
-    """Tables 1/4/5 over seeds: per method the mean over its seeds' runs of mean pass@k and AVG, ΔAVG vs the first
-    row, the 95% interval of pass@1 (``seed_mean_ci``) and pass@1 of each seed."""
+    """Tables 1/4/5 over seeds, the first row the reference (the baseline): per method the mean over its seeds'
+    runs of mean pass@k and AVG, then each one's difference from the reference with its 95 % interval, paired
+    over problems and seeds (``eval.metrics.paired_bootstrap_ci``: problems resampled within each benchmark,
+    seeds resampled too), and pass@1 of each seed."""
+    reference_columns, reference = problem_values(methods[0][1], ks)
     table = Table(
-        ["method", "seeds", *(f"pass@{k}" for k in ks), "AVG", "ΔAVG", "pass@1 95% CI", "pass@1 per seed"], title=title
+        ["method", "seeds", *reference_columns, *(f"Δ{c} [95% CI]" for c in reference_columns), "pass@1 per seed"],
+        title=title,
     )
-    base_avg = None
-    for label, seeds in methods:
-        passes = {k: [_pct(run["mean"]["pass"], k) for run in seeds] for k in ks}
-        means = [None if None in values else sum(values) / len(values) for values in passes.values()]
-        avgs = [run["mean"]["avg"] for run in seeds]
-        avg = None if None in avgs else 100 * sum(avgs) / len(avgs)
-        base_avg = avg if base_avg is None else base_avg
-        delta = Delta(avg - base_avg) if avg is not None and base_avg is not None else None
-        low, high = seed_mean_ci(seeds)
+    for row, (label, seeds) in enumerate(methods):
+        columns, values = problem_values(seeds, ks)
+        if columns != reference_columns or sorted(values) != sorted(reference):
+            raise ReportError(f"{label}: columns {columns} over {sorted(values)} differ from the reference's")
+        means = [float(np.mean([values[b][:, :, i].mean() for b in values])) for i in range(len(columns))]
+        deltas = []
+        for i in range(len(columns)):
+            trained = [values[b][:, :, i] for b in sorted(values)]
+            ref = [reference[b][:, :, i].mean(axis=0) for b in sorted(values)]
+            difference = means[i] - float(np.mean([r.mean() for r in ref]))
+            deltas.append(delta_cell(difference, *paired_bootstrap_ci(trained, ref)) if row else None)
         per_seed = " / ".join(f"{100 * run['mean']['pass']['1']:.1f}" for run in seeds)
-        table.rows.append([label, len(seeds), *means, avg, delta, f"{100 * low:.1f}–{100 * high:.1f}", per_seed])
+        table.rows.append([label, len(seeds), *(100 * m for m in means), *deltas, per_seed])
     return table
 
 
@@ -351,6 +362,42 @@ def plot_curves(runs: Sequence[dict], x: str, out: Path, ks: Sequence[int] = MEA
     figure.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=120)
+    plt.close(figure)
+    return out
+
+
+def plot_step_curves(
+    series: dict[str, Sequence[tuple[int, dict[str, float]]]],
+    references: dict[str, dict[str, float]],
+    out: Path,
+    columns: Sequence[str] = ("pass@1", "pass@8", "pass@32", "AVG"),
+    title: str = "",
+) -> Path:
+    """PNG with one panel per column (pass@k or AVG, fractions): one line per method (``series``: label → (step,
+    column → value) points) and a dashed line per reference level (``references``: label → column → value)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not series:
+        raise ReportError("no training runs to plot against step")
+    figure, axes = plt.subplots(1, len(columns), figsize=(3.2 * len(columns), 3.4), squeeze=False)
+    for axis, column in zip(axes[0], columns):
+        for i, (label, points) in enumerate(series.items()):
+            steps = [step for step, _ in points]
+            axis.plot(steps, [100 * values[column] for _, values in points], marker="o", color=f"C{i}", label=label)
+        for j, (label, levels) in enumerate(references.items()):
+            axis.axhline(100 * levels[column], color="0.3", linestyle=("--", ":", "-.")[j % 3], label=label)
+        axis.set_title(column)
+        axis.set_xlabel("training step")
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("held-out questions (%)")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    figure.suptitle(title)
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
     plt.close(figure)
     return out
 

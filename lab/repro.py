@@ -2,16 +2,21 @@
 
 Every stage goes through the project's own entry points, as a user would run them:
 
-1. base model: ``python -m lab.tiny_base`` (a tiny Qwen2 that is ~80 % right greedily, ~40 % at τ = 1);
-2. data: ``python -m data_prep synthetic`` (1,024 training questions, 64 held-out ones);
-3. base-model τ sweep: ``python -m sweep.main_sweep`` validation-only (τ 0..1.6, n = 32) — the paper's baseline is
-   the base model at its best τ by AVG;
-4. per seed and method, ``configs/sept_cpu_repro.yaml`` (48 steps of 32 prompts, then τ = 1, n = 32):
-   SePT (``sweep.main_sweep``: the recipe's trainer storing its final τ = 1 evaluation), coupled (``sept.tau_t_mode=coupled``), EM-FT (``method=emft``),
-   GRPO (``method=grpo`` at SePT's learning rate: the paper's 5e-7 is for 7B models) and offline SePT
+1. base model and data: ``lab.tiny_base`` (a tiny Qwen2 that is mostly right greedily and often wrong at τ = 1)
+   and ``data_prep.synthetic`` (1,024 training questions; the base model's held-out questions for evaluation);
+2. base-model τ sweep: ``python -m sweep.main_sweep`` validation-only (``--temps``, n = 32; greedy τ = 0 with one
+   sample) — the paper's baseline is the base model at its best τ by AVG;
+3. per seed and method, ``configs/sept_cpu_repro.yaml`` (the paper's protocol shape: three epochs, τs 0.6 → 1.0
+   over the first two, two updates per step), evaluated at τ = 1 (n = 32) after every epoch: SePT
+   (``sweep.main_sweep``: the recipe's trainer storing its evaluations), coupled (``sept.tau_t_mode=coupled``),
+   EM-FT (``method=emft``), GRPO (``method=grpo`` at SePT's learning rate: the paper's 5e-7 is for 7B models),
+   SePT with G = 4 and G = 8 samples per prompt at the same prompts per step, and offline SePT
    (``python -m offline.main_offline --config-name offline_sept_cpu_repro``, then a sweep of its final model);
-5. ``python -m eval.regrade`` and the report: Table 1/4/5-shaped tables over seeds (``eval.tables.seeds_table``),
-   the τ-sweep plot, run times and peak memory, in ``<out>/report.md``.
+4. ``python -m eval.regrade`` and the report (``<out>/report.md``): Table 1/4/5 and Figure 5-shaped tables over
+   seeds with every difference from the best-τ baseline and its interval paired over questions and seeds
+   (``eval.tables.seeds_table``), the temperature-matched comparison (``eval.matched``: each trained model at
+   τ = 1 against the base model at the τ with the same pass@1, per question), pass@k-vs-step curves, the τ sweep,
+   run times and peak memory.
 
 A seed sets the data order (``data.seed``) and the sampler (``actor_rollout_ref.rollout.seed``). Resumable: a stage
 whose results are stored is skipped (a relaunch repeats only unfinished launches), so an interrupted run loses at
@@ -21,25 +26,20 @@ most the launch it was in; each launch's output is in ``<out>/logs/``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from data_prep.synthetic import DATA_SOURCE as BENCHMARK
 from eval.store import all_stored, run_keys
-from lab.inputs import REPO, compose, ensure_tiny_inputs
+from lab.inputs import REPO, TRAIN_ROWS, compose, ensure_tiny_inputs
 from lab.monitor import PeakMemory, log_tail, run_logged
-
-if TYPE_CHECKING:
-    from eval.tables import Table
+from lab.repro_report import BASE_NAME, write_report
 from sweep.launch import ADD_SWEEP, checkpoint_steps, command, sweep_overrides, temperature_grid
 
 PRESET = "sept_cpu_repro"
 OFFLINE_PRESET = "offline_sept_cpu_repro"
-BASE_NAME = "base"  # the base model's name in the generations layout
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,13 @@ METHODS = {
     "offline": Method("SePT (Offline)", offline=True),
     "emft": Method("EM-FT", ("method=emft",)),
     "grpo": Method("GRPO", ("method=grpo",)),
+    # Paper Figure 5 / appendix C.1: G samples per prompt at the same prompts per step (G = 1 is "sept").
+    "sept_g4": Method("SePT G=4", ("actor_rollout_ref.rollout.n=4",)),
+    "sept_g8": Method("SePT G=8", ("actor_rollout_ref.rollout.n=8",)),
 }
+# The default invocation: the headline question (SePT against the base model at its best τ, and at the matched τ)
+# over three seeds; every other method adds about as much again per seed (docs/cpu-reproduction.md).
+DEFAULT_METHODS = ("sept",)
 
 
 class ReproError(RuntimeError):
@@ -103,13 +109,21 @@ def make_plan(args: argparse.Namespace) -> Plan:
         base_model=Path(config.actor_rollout_ref.model.path),
         data_dir=Path(config.data.train_files).parent,
         val_file=Path(config.data.val_files),
-        steps=int(config.trainer.total_training_steps),
+        steps=training_steps(config),
         n=int(config.sweep.n),
         style=str(config.sweep.style),
         greedy_n=int(config.sweep.greedy_n),
         sweep_seed=int(config.actor_rollout_ref.rollout.seed),
         lr=float(config.actor_rollout_ref.actor.optim.lr),
     )
+
+
+def training_steps(config) -> int:
+    """The run's steps: ``trainer.total_training_steps``, or (as verl counts them) whole batches of the training
+    set per epoch times ``trainer.total_epochs``."""
+    if config.trainer.total_training_steps is not None:
+        return int(config.trainer.total_training_steps)
+    return TRAIN_ROWS // int(config.data.train_batch_size) * int(config.trainer.total_epochs)
 
 
 def run_stage(plan: Plan, name: str, cmd: list[str]) -> None:
@@ -255,104 +269,19 @@ def train_offline(plan: Plan, seed: int) -> None:
     )
 
 
-# ---------------------------------------------------------------------------------------------------- report
-
-# (file name, title, rows as (label, method key)); "base@1" is the base model at τ = 1.
-TABLES = (
-    (
-        "table1_main",
-        "Table 1 shape: SePT and the baselines",
-        (("Base model (τ=1)", "base@1"), ("SePT", "sept"), ("GRPO", "grpo"), ("EM-FT", "emft")),
-    ),
-    ("table4_offline", "Table 4 shape: online vs offline", (("SePT (Offline)", "offline"), ("SePT", "sept"))),
-    ("table5_coupling", "Table 5 shape: coupled vs decoupled τ", (("Coupling", "coupled"), ("Decoupling", "sept"))),
-)
-
-
-def report_tables(plan: Plan, runs: list[dict]) -> list[tuple[str, Table]]:
-    """The paper-shaped tables over seeds; rows of methods this invocation did not run are left out, and a table
-    left with fewer than two rows besides the baseline (e.g. Table 4 without offline runs) is not written."""
-    from eval.tables import seed_runs, seeds_table, select_baseline
-
-    baseline = select_baseline(runs, BASE_NAME, style=plan.style)
-    available = {"base@1": seed_runs(runs, BASE_NAME, "base", 1.0, plan.style)}
-    for method in plan.methods:
-        found = seed_runs(runs, method, f"step{plan.steps}", 1.0, plan.style)
-        available[method] = [run for run in found if run["seed"] in plan.seeds]
-    tables = []
-    for file_name, title, rows in TABLES:
-        methods = [(f"Baseline (τ={baseline['tau']:g})", [baseline])]
-        methods += [(label, available[key]) for label, key in rows if available.get(key)]
-        # A comparison needs two of its rows besides the baseline.
-        if len(methods) > 2:
-            tables.append((file_name, seeds_table(methods, title=f"{title}, pass@k (%) at τ=1")))
-    return tables
-
-
-def sweep_table(runs: list[dict]) -> Table:
-    """The base model's τ sweep: mean pass@k and AVG per τ (paper Figure 1a as numbers)."""
-    from eval.tables import Table
-
-    table = Table(["τ", "n", "pass@1", "pass@8", "pass@32", "AVG"], title="Base model: pass@k (%) vs sampling τ")
-    for run in sorted(
-        (r for r in runs if r["model"] == BASE_NAME and r["checkpoint"] == "base"), key=lambda r: r["tau"]
-    ):
-        passes = run["mean"]["pass"]
-        table.rows.append(
-            [f"{run['tau']:g}", run["n"], *(100 * passes[k] for k in ("1", "8", "32")), 100 * run["mean"]["avg"]]
-        )
-    return table
-
-
-def write_report(plan: Plan, memory: PeakMemory, wall: float) -> Path:
-    """``report.md`` (tables, plot, times, memory) and ``tables/*.csv`` under ``<out>``."""
-    from eval.tables import load_metrics, plot_curves
-
-    runs = load_metrics(plan.out / "generations" / "metrics.json")
-    base_runs = [r for r in runs if r["model"] == BASE_NAME and r["checkpoint"] == "base"]
-    plot = plot_curves(base_runs, "tau", plan.out / "tau_sweep.png", title="tiny-arith-base: pass@k vs τ")
-    (plan.out / "tables").mkdir(exist_ok=True)
-    sections = [
-        "# SePT at CPU scale",
-        f"Base model `{plan.base_model.name}`; {len(plan.seeds)} seed(s) {plan.seeds}; {plan.steps} steps of "
-        f"`configs/{PRESET}.yaml` (lr {plan.lr:g}); trained models evaluated at τ = 1 with n = {plan.n} on 64 "
-        f"held-out questions. Generated by `python -m lab.repro`.",
-    ]
-    for file_name, table in report_tables(plan, runs):
-        (plan.out / "tables" / f"{file_name}.csv").write_text(table.to_csv(), encoding="utf-8")
-        sections.append(table.to_markdown())
-    sweep = sweep_table(runs)
-    (plan.out / "tables" / "base_tau_sweep.csv").write_text(sweep.to_csv(), encoding="utf-8")
-    sections += [sweep.to_markdown(), f"![pass@k vs τ]({plot.name})", cost_section(plan, memory, wall)]
-    report = plan.out / "report.md"
-    report.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
-    return report
-
-
-def cost_section(plan: Plan, memory: PeakMemory, wall: float) -> str:
-    lines = [
-        "**Cost of this invocation** (stages skipped as already done are not listed)",
-        "",
-        "| stage | seconds |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {seconds:.0f} |" for name, seconds in plan.timings]
-    lines += [
-        "",
-        f"Wall time {wall / 60:.1f} min on {os.cpu_count()} cores; peak used memory {memory.peak:.1f} GB "
-        f"(used before it started: {memory.start:.1f} GB; the whole machine, other jobs included).",
-    ]
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------------------------------- command
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m lab.repro", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "results" / "cpu_repro", help="results folder")
-    parser.add_argument("--seeds", default="0,1", help="comma-separated training seeds (default: 0,1)")
-    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {list(METHODS)}")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds (default: 0,1,2)")
+    parser.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help=f"comma-separated subset of {list(METHODS)}, or all (default: {','.join(DEFAULT_METHODS)}: the headline "
+        "comparison, which fits in 45 minutes on 2 cores; all: every table, several hours)",
+    )
     parser.add_argument("--temps", default="0:1.6:0.2", help="base-model sweep grid, start:stop:step or a,b,c")
     parser.add_argument(
         "overrides",
@@ -366,7 +295,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     except ValueError:
         parser.error(f"--seeds {args.seeds!r}: integers separated by commas, e.g. 0,1,2")
-    args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    args.methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
     if not args.seeds or not args.methods:
         parser.error("--seeds and --methods need at least one value each")
     return args
@@ -386,7 +315,8 @@ def run(plan: Plan) -> Path:
         run_stage(plan, "regrade", py("eval.regrade", str(plan.out / "generations")))
     finally:
         memory.stop()
-    return write_report(plan, memory, time.time() - start)
+    labels = {key: method.label for key, method in METHODS.items()}
+    return write_report(plan, memory, time.time() - start, labels, PRESET)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,8 +9,10 @@ from omegaconf import OmegaConf
 
 from eval.regrade import regrade
 from eval.store import Record, RunKey, write_generations
-from eval.tables import ReportError, Table, seed_mean_ci, seed_runs, seeds_table
+from eval.tables import ReportError, Table, load_metrics, seed_runs, seeds_table
 from lab import repro as cpu_repro
+from lab import repro_report
+from lab.monitor import PeakMemory
 from offline.main_offline import check_offline_settings
 from recipe.sept.config import check_verl_settings, parse_sept_config
 from recipe.sept.main_sept import validate_with_verl
@@ -54,7 +56,15 @@ def test_every_training_launch_composes_and_passes_validation(tmp_path, launches
         method, seed = name.split("-s")
         assert (config.data.seed, config.actor_rollout_ref.rollout.seed) == (int(seed), int(seed))
         assert sweep.model_name == method and sweep.temperatures == [1.0] and sweep.n == plan.n
-        assert config.trainer.total_training_steps == plan.steps
+        # The paper's protocol shape: three epochs of 32 steps, two updates per step, an evaluation per epoch.
+        assert cpu_repro.training_steps(config) == plan.steps == 96 and config.trainer.total_epochs == 3
+        actor = config.actor_rollout_ref.actor
+        assert 2 * actor.ppo_mini_batch_size == config.data.train_batch_size and config.trainer.test_freq == 32
+        if method not in ("emft", "grpo"):
+            assert (sept.tau_s.start, sept.tau_s.end, sept.tau_s.duration, sept.tau_s.unit) == (0.6, 1.0, 2, "epoch")
+        # Figure 5: G samples per prompt at the same prompts per step.
+        group = {"sept_g4": 4, "sept_g8": 8, "grpo": 8}.get(method, 1)
+        assert config.actor_rollout_ref.rollout.n == group and config.data.train_batch_size == 32
         # GRPO trains at SePT's rate, not method=grpo's 7B rate; coupled ties tau_t to tau_s.
         assert config.actor_rollout_ref.actor.optim.lr == plan.lr
         assert sept.tau_t_mode == ("coupled" if method in ("coupled", "emft") else "fixed")
@@ -120,8 +130,15 @@ def test_bad_arguments_are_named(tmp_path, args, problem, capsys):
     assert problem in (str(err.value) + capsys.readouterr().err)
 
 
+def test_the_default_is_the_headline_over_three_seeds_and_all_is_every_method(tmp_path):
+    plan = _plan(tmp_path)
+    assert (plan.seeds, plan.methods) == ([0, 1, 2], ["sept"])
+    assert _plan(tmp_path, "--methods", "all").methods == list(cpu_repro.METHODS)
+
+
 def test_seed_table_matches_hand_computed_values():
-    # Two seeds, two problems, n = 4: seed 0 solves problem 0 always and problem 1 never, seed 1 each half the time.
+    # Two seeds, two problems, n = 4: seed 0 solves problem 0 always and problem 1 never, seed 1 each half the time;
+    # the reference solves problem 0 half the time and problem 1 never.
     def run(seed, counts):
         return {
             "model": "sept",
@@ -130,39 +147,67 @@ def test_seed_table_matches_hand_computed_values():
             "tau": 1.0,
             "n": 4,
             "seed": seed,
-            "benchmarks": {"b": {"n": 4, "correct_counts": dict(enumerate(counts))}},
-            "mean": {"pass": {"1": sum(counts) / 8, "2": None}, "avg": None},
+            "benchmarks": {"b": {"n": 4, "correct_counts": {str(i): c for i, c in enumerate(counts)}}},
+            "mean": {"pass": {"1": sum(counts) / 8}, "avg": None},
         }
 
     seeds = [run(0, [4, 0]), run(1, [2, 2])]
-    # Seed-averaged per-problem pass@1: 0.75 and 0.25; bootstrap means of two problems are 0.25, 0.5 or 0.75.
-    assert seed_mean_ci(seeds) == (0.25, 0.75)
-    table = seeds_table([("SePT", seeds)], ks=(1,))
-    assert table.columns == ["method", "seeds", "pass@1", "AVG", "ΔAVG", "pass@1 95% CI", "pass@1 per seed"]
-    assert table.rows == [["SePT", 2, 50.0, None, None, "25.0–75.0", "50.0 / 50.0"]]
+    table = seeds_table([("Baseline", [run(7, [2, 0])]), ("SePT", seeds)], ks=(1,))
+    assert table.columns == ["method", "seeds", "pass@1", "Δpass@1 [95% CI]", "pass@1 per seed"]
+    # Per problem, seeds minus reference: seed 0 (+0.5, 0), seed 1 (0, +0.5); any draw of seeds and problems
+    # averages to 0, 0.25 or 0.5: mean +0.25.
+    assert table.rows[0] == ["Baseline", 1, 25.0, None, "25.0"]
+    assert table.rows[1] == ["SePT", 2, 50.0, "+25.0 [+0.0, +50.0]", "50.0 / 50.0"]
     assert seed_runs([seeds[1], seeds[0]], "sept", "step4", 1.0) == seeds
     with pytest.raises(ReportError, match="no runs of sept/step9"):
         seed_runs(seeds, "sept", "step9", 1.0)
 
 
-def test_report_tables_from_regraded_generations(tmp_path):
-    plan = _plan(tmp_path, "--seeds", "0,1", "--methods", "sept,coupled")
+def _regraded(tmp_path, plan) -> list[dict]:
+    """Stored generations of a small reproduction (base sweep, SePT and coupled over two seeds), regraded."""
     root, n = tmp_path / "generations", plan.n
-    for tau, correct in ((0.0, [1, 1]), (1.0, [8, 4])):
+    for tau, correct in ((0.0, [1, 1, 0, 1]), (0.5, [30, 24, 8, 28]), (1.0, [8, 4, 0, 16])):
         _store(root, "base", "base", tau, 1 if tau == 0 else n, 42, correct)
-    for seed, (sept, coupled) in enumerate((([32, 16], [8, 8]), ([24, 16], [8, 0]))):
+    for seed, (sept, coupled) in enumerate((([32, 16, 0, 24], [8, 8, 0, 8]), ([24, 16, 0, 28], [8, 0, 0, 16]))):
+        _store(root, "sept", "step32", 1.0, n, seed, [c // 2 for c in sept])
         _store(root, "sept", f"step{plan.steps}", 1.0, n, seed, sept)
         _store(root, "coupled", f"step{plan.steps}", 1.0, n, seed, coupled)
     (root / "metrics.json").write_text(json.dumps(regrade(root, workers=1)))
-    from eval.tables import load_metrics
+    return load_metrics(root / "metrics.json")
 
-    tables = dict(cpu_repro.report_tables(plan, load_metrics(root / "metrics.json")))
+
+def test_report_tables_from_regraded_generations(tmp_path):
+    plan = _plan(tmp_path, "--seeds", "0,1", "--methods", "sept,coupled")
+    tables = dict(repro_report.report_tables(plan, _regraded(tmp_path, plan)))
     assert sorted(tables) == ["table1_main", "table5_coupling"]
     main = tables["table1_main"]
-    # Greedy solves both problems: the best baseline (AVG 100); SePT's pass@1 (32+16)/64 and (24+16)/64.
-    assert [row[0] for row in main.rows] == ["Baseline (τ=0)", "Base model (τ=1)", "SePT"]
-    assert main.rows[0][2] == 100.0 and main.rows[1][2] == pytest.approx(100 * 12 / 64)
-    assert main.rows[2][1] == 2 and main.rows[2][2] == pytest.approx(100 * (48 / 64 + 40 / 64) / 2)
-    assert main.rows[2][-1] == "75.0 / 62.5"
-    assert [row[0] for row in tables["table5_coupling"].rows] == ["Baseline (τ=0)", "Coupling", "Decoupling"]
-    assert isinstance(cpu_repro.sweep_table(load_metrics(root / "metrics.json")), Table)
+    # Greedy solves 3 of 4 (AVG 75); τ 0.5 has pass@1 90/128, pass@32 1 and pass@8 > 0.98: AVG 89.5, the best.
+    assert [row[0] for row in main.rows] == ["Baseline (τ=0.5)", "Base model (τ=1)", "SePT"]
+    assert main.rows[1][2] == pytest.approx(100 * 28 / 128)
+    assert main.rows[2][1] == 2 and main.rows[2][2] == pytest.approx(100 * (72 / 128 + 68 / 128) / 2)
+    assert main.rows[2][-1] == "56.2 / 53.1"
+    assert [row[0] for row in tables["table5_coupling"].rows] == ["Baseline (τ=0.5)", "Coupling", "Decoupling"]
+    assert isinstance(repro_report.sweep_table(load_metrics(tmp_path / "generations" / "metrics.json")), Table)
+
+
+def test_the_report_holds_the_matched_comparison_and_the_step_curves(tmp_path):
+    plan = _plan(tmp_path, "--seeds", "0,1", "--methods", "sept,coupled")
+    runs = _regraded(tmp_path, plan)
+    comparisons = repro_report.matched_comparisons(plan, runs)
+    # SePT's mean pass@1 (140/256 = 0.547) lies between the base model's at τ 0.5 (0.703) and 1.0 (0.219).
+    sept = comparisons["sept"]
+    assert sept.match.lower == 0.5 and sept.match.upper == 1.0 and sept.match.inside
+    assert sept.trained["pass@1"] == pytest.approx(140 / 256) == pytest.approx(sept.matched["pass@1"])
+    # Coupled (48/256 = 0.19) is below every swept τ: compared with τ = 1 and marked as outside the sweep.
+    assert not comparisons["coupled"].match.inside and comparisons["coupled"].match.tau == 1.0
+    series = repro_report.step_series(plan, runs, {"sept": "SePT", "coupled": "Coupling"})
+    assert [step for step, _ in series["SePT"]] == [0, 32, plan.steps]
+    assert series["SePT"][0][1]["pass@1"] == pytest.approx(28 / 128)
+    assert [step for step, _ in series["Coupling"]] == [0, plan.steps]
+    plan.timings.append(("a stage", 1.0))
+    memory = PeakMemory()
+    memory.stop()
+    report = repro_report.write_report(plan, memory, 60.0, {"sept": "SePT", "coupled": "Coupling"}, "sept_cpu_repro")
+    text = report.read_text()
+    assert "Temperature-matched comparison" in text and "outside the sweep" in text
+    assert (tmp_path / "passk_vs_step.png").is_file() and (tmp_path / "tables" / "matched_questions.csv").is_file()
