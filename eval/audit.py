@@ -8,7 +8,10 @@ then writes to ``--out`` (default: the generations directory):
 * ``audit.md``: per benchmark (seeds of one configuration averaged, the unweighted benchmark mean last) the
   verdicts that differ, by rule, and pass@1/pass@8/pass@32/AVG in both modes with their change; then a sample
   of differing answers per benchmark;
-* ``audit.csv``: the same table; ``audit_differences.csv``: every distinct differing (answer, ground truth).
+* ``audit.csv``: the same table; ``audit_differences.csv``: every distinct differing (answer, ground truth);
+* ``metrics_faithful.json``, ``metrics_strict.json``: ``eval.regrade``'s metrics in each mode, so that
+  ``python -m eval.report metrics_faithful.json --other-mode metrics_strict.json ...`` prints any paper-shaped
+  table in both modes side by side without grading again.
 
 A verdict change is credited to the rules that change it alone (faithful + that one rule gives the strict
 verdict); ``combined`` when only several rules together do. Every differing answer is graded again with 10x the
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -34,7 +38,7 @@ from eval.grader import (
     grade_many,
 )
 from eval.metrics import AVG_KS, mean_pass_at_k
-from eval.regrade import load_generations, response_pairs
+from eval.regrade import load_generations, metrics_document, response_pairs
 from eval.store import GenerationsError, Record, RunKey
 
 COMBINED = "combined"
@@ -61,9 +65,11 @@ def audit(
     timeout: float = DEFAULT_TIMEOUT_S,
     on_bad: str = "error",
     budget_scale: float = DEFAULT_BUDGET_SCALE,
-) -> tuple[dict[tuple, Cell], list[dict]]:
-    """Cells by (configuration, benchmark) and the distinct differing answers (most frequent first)."""
-    loaded, _ = load_generations(root, on_bad)
+    n_boot: int = 1000,
+) -> tuple[dict[tuple, Cell], list[dict], dict[str, dict]]:
+    """Cells by (configuration, benchmark), the distinct differing answers (most frequent first), and the
+    metrics file's content in each mode (``eval.regrade``'s layout, from the settled verdicts)."""
+    loaded, report = load_generations(root, on_bad)
     pairs = response_pairs(loaded)
     if not pairs:
         raise GenerationsError(f"{root}: the generation files hold no responses, so there is nothing to audit")
@@ -97,7 +103,12 @@ def audit(
                  "faithful": before["reason"], "strict": after["reason"], "rules": " ".join(rules)},
             )  # fmt: skip
             row["count"] += 1
-    return dict(cells), sorted(differences.values(), key=lambda row: (-row["count"], row["benchmark"], row["pred"]))
+    ordered = sorted(differences.values(), key=lambda row: (-row["count"], row["benchmark"], row["pred"]))
+    metrics = {
+        mode: metrics_document(loaded, graded, mode, report, n_boot)
+        for mode, graded in (("faithful", faithful), ("strict", strict))
+    }
+    return dict(cells), ordered, metrics
 
 
 def _configuration(key: RunKey) -> tuple:
@@ -245,10 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per unique (answer, truth)")
     parser.add_argument("--budget-scale", type=float, default=DEFAULT_BUDGET_SCALE)
     parser.add_argument("--skip-bad", action="store_true", help="skip and list bad records instead of stopping")
+    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the metrics files' CIs")
     args = parser.parse_args(argv)
     try:
-        cells, differences = audit(
-            args.root, args.workers, args.timeout, "skip" if args.skip_bad else "error", args.budget_scale
+        cells, differences, metrics = audit(
+            args.root, args.workers, args.timeout, "skip" if args.skip_bad else "error", args.budget_scale, args.n_boot
         )
     except GenerationsError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -260,11 +272,16 @@ def main(argv: list[str] | None = None) -> int:
     columns = ["benchmark", "pred", "ground_truth", "count", "faithful", "strict", "rules"]
     rows = [[row[c] for c in columns] for row in differences]
     (out / "audit_differences.csv").write_text(render_csv(columns, rows), encoding="utf-8")
+    for mode, document in metrics.items():
+        text = json.dumps(document, indent=1, allow_nan=False) + "\n"
+        (out / f"metrics_{mode}.json").write_text(text, encoding="utf-8")
     changed = sum(row["count"] for row in differences)
     bound = sum(cell.budget_bound for cell in cells.values())
     print(
         f"{changed} verdicts differ ({len(differences)} distinct answers), {bound} more only by a stage budget "
-        f"run out under load; wrote {out}/audit.md, audit.csv"
+        f"run out under load; wrote {out}/audit.md, audit.csv, metrics_faithful.json, metrics_strict.json\n"
+        f"any paper-shaped table in both modes: python -m eval.report {out}/metrics_faithful.json "
+        f"--other-mode {out}/metrics_strict.json --model MODEL [--method LABEL=SPEC ...]"
     )
     return 0
 

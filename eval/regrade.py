@@ -45,21 +45,30 @@ def regrade(
     """Metrics of every stored file under ``root`` (see module docstring for the layout of the result)."""
     mode_rules(mode)  # an unknown mode fails before anything is read
     loaded, report = load_generations(root, on_bad)
-    verdicts = iter(
-        grade_many(response_pairs(loaded), timeout=timeout, workers=workers, budget_scale=budget_scale, mode=mode)
+    verdicts = grade_many(
+        response_pairs(loaded), timeout=timeout, workers=workers, budget_scale=budget_scale, mode=mode
     )
+    return metrics_document(loaded, verdicts, mode, report, n_boot)
+
+
+def metrics_document(
+    loaded: list[tuple[RunKey, list[Record]]], graded: list[dict], mode: str, report: ReadReport, n_boot: int = 1000
+) -> dict:
+    """The metrics file's content from the verdicts of ``response_pairs(loaded)``, in that order, graded in
+    ``mode`` (``eval.audit`` grades once per mode and writes both)."""
+    verdicts = iter(graded)
     runs: dict[tuple, dict] = defaultdict(dict)
     reasons: Counter = Counter()
     for key, records in loaded:
         problems = []
         for record in records:
-            graded = [next(verdicts) for _ in record.responses]
-            reasons.update(result["reason"] for result in graded)
+            results = [next(verdicts) for _ in record.responses]
+            reasons.update(result["reason"] for result in results)
             problems.append(
                 ProblemSamples(
                     record.index,
-                    [r["acc"] for r in graded],
-                    [answer_key(r["pred"]) for r in graded],
+                    [r["acc"] for r in results],
+                    [answer_key(r["pred"]) for r in results],
                     record.lengths,
                     record.finish_reasons,
                 )

@@ -323,6 +323,37 @@ def side_by_side(ours: Table, paper_csv: Path, model: str, where: dict[str, str]
     return merged
 
 
+def modes_table(faithful: Table, strict: Table) -> Table:
+    """One paper-shaped table in both grading modes: each number column ``X`` of ``faithful`` becomes ``X
+    faithful``, ``X strict`` and ``X Δ`` (strict − faithful). Rows are matched in order on their label columns
+    (the leading text columns; a method's parenthesised note aside, since each mode picks its own best-τ
+    baseline); where the modes' labels differ the row says both."""
+    labels = next(
+        (i for i, _ in enumerate(faithful.columns) if not all(isinstance(row[i], str) for row in faithful.rows)),
+        len(faithful.columns),
+    )
+    if faithful.columns != strict.columns or len(faithful.rows) != len(strict.rows):
+        raise ReportError("the two grader modes' tables have different columns or rows: report the same runs")
+    numbers = faithful.columns[labels:]
+    merged = Table(
+        [*faithful.columns[:labels], *(f"{c} {mode}" for c in numbers for mode in ("faithful", "strict", "Δ"))],
+        title=f"{faithful.title} — faithful vs strict grading",
+    )
+    for ours, theirs in zip(faithful.rows, strict.rows):
+        key, other = [ours[0].split(" (")[0], *ours[1:labels]], [theirs[0].split(" (")[0], *theirs[1:labels]]
+        if key != other:
+            raise ReportError(
+                f"row {ours[:labels]} (faithful) has no counterpart in the strict table ({theirs[:labels]})"
+            )
+        label = ours[0] if ours[0] == theirs[0] else f"{ours[0]}; strict: {theirs[0]}"
+        row = [label, *ours[1:labels]]
+        for before, after in zip(ours[labels:], theirs[labels:]):
+            delta = Delta(after - before) if isinstance(before, float) and isinstance(after, float) else None
+            row += [before, after, delta]
+        merged.rows.append(row)
+    return merged
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Plots and flips
 

@@ -12,7 +12,7 @@ from eval.grader import grade_many
 from eval.regrade import main as regrade_main
 from eval.regrade import regrade
 from eval.store import RunKey, write_generations
-from eval.tables import ReportError, load_metrics
+from eval.tables import ReportError, load_metrics, modes_table
 
 LOAD_PROOF = ["--budget-scale", "10"]  # stage budgets x10: verdicts independent of the machine's load
 
@@ -140,3 +140,52 @@ def test_the_grader_benchmark_samples_are_stored_as_generations_the_audit_reads(
         bench_grader.DEFAULT_FIXTURE, 6, 4, 1
     )
     assert sorted(response_pairs(loaded)) == sorted(samples)
+
+
+def test_audit_writes_both_modes_metrics_and_the_report_prints_a_table_in_both(tmp_path, capsys):
+    root, out = _store(tmp_path / "gen"), tmp_path / "out"
+    assert audit.main([str(root), "--out", str(out), "--workers", "1", "--n-boot", "10", *LOAD_PROOF]) == 0
+    faithful, strict = (json.loads((out / f"metrics_{mode}.json").read_text()) for mode in ("faithful", "strict"))
+    assert (faithful["grader_mode"], strict["grader_mode"]) == ("faithful", "strict")
+    assert faithful["runs"][0]["benchmarks"]["minerva"]["pass"]["1"] == 0.25
+    assert strict["runs"][0]["benchmarks"]["minerva"]["pass"]["1"] == 0.625
+    assert "--other-mode" in capsys.readouterr().out  # the audit names the command that prints both modes
+    both = [str(out / "metrics_faithful.json"), "--other-mode", str(out / "metrics_strict.json")]
+    table = ["--model", "m", "--baseline-tau", "1", "--table", "benchmark", "--format", "csv"]
+    assert report.main([*both, *table]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    by_benchmark = {row["benchmark"]: row for row in rows}
+    minerva, math500 = by_benchmark["Minerva"], by_benchmark["MATH-500"]
+    assert (minerva["pass@1 faithful"], minerva["pass@1 strict"], minerva["pass@1 Δ"]) == ("25.0", "62.5", "+37.5")
+    assert (math500["pass@1 faithful"], math500["pass@1 strict"], math500["pass@1 Δ"]) == ("50.0", "25.0", "-25.0")
+    assert minerva["pass@8 faithful"] == "-" and minerva["pass@8 Δ"] == "-"  # n = 4: no pass@8 in either mode
+    # The strict file first: the table still puts faithful before strict.
+    assert (
+        report.main([str(out / "metrics_strict.json"), "--other-mode", str(out / "metrics_faithful.json"), *table]) == 0
+    )
+    assert {r["benchmark"]: r["pass@1 Δ"] for r in csv.DictReader(capsys.readouterr().out.splitlines())} == {
+        "Minerva": "+37.5", "MATH-500": "-25.0"}  # fmt: skip
+
+
+def test_a_table_in_both_modes_needs_one_file_set_of_each_mode(tmp_path, capsys):
+    root, out = _store(tmp_path / "gen"), tmp_path / "out"
+    assert audit.main([str(root), "--out", str(out), "--workers", "1", "--n-boot", "10", *LOAD_PROOF]) == 0
+    capsys.readouterr()
+    same = [str(out / "metrics_faithful.json"), "--other-mode", str(out / "metrics_faithful.json")]
+    assert report.main([*same, "--model", "m", "--baseline-tau", "1"]) == 2
+    assert "--other-mode needs one faithful and one strict metrics set; got ['faithful']" in capsys.readouterr().err
+    paper = ["--paper", "x.csv", "--paper-model", "X"]
+    both = [str(out / "metrics_faithful.json"), "--other-mode", str(out / "metrics_strict.json")]
+    assert report.main([*both, "--model", "m", "--baseline-tau", "1", *paper]) == 2
+    assert "--paper and --other-mode" in capsys.readouterr().err
+    one = report._table(load_metrics(out / "metrics_faithful.json"), _args(table="mean"))
+    two = report._table(load_metrics(out / "metrics_strict.json"), _args(table="benchmark"))
+    with pytest.raises(ReportError, match="different columns or rows"):
+        modes_table(one, two)
+
+
+def _args(**overrides):
+    import argparse
+
+    fields = {"model": "m", "baseline_tau": 1.0, "method": [], "table": "mean"}
+    return argparse.Namespace(**{**fields, **overrides})
