@@ -27,10 +27,13 @@ def make_inputs(tmp: Path, n_train: int = 32, n_val: int = 8) -> None:
     write_arithmetic_sets(tmp / "data", n_train=n_train, n_val=n_val, seed=0)
 
 
-def launch(tmp: Path, tag: str, overrides: list[str], config_name: str = "sept_cpu") -> dict:
-    """Run one launch; returns {"probe": [request records], "train": {step: metrics}, "rows": [all logged rows]}."""
+def launch(
+    tmp: Path, tag: str, overrides: list[str], config_name: str = "sept_cpu", env: dict[str, str] | None = None
+) -> dict:
+    """Run one launch (``env``: extra environment variables); returns {"probe": [request records], "train":
+    {step: metrics}, "rows": [all logged rows]}."""
     probe, metrics, log = tmp / f"probe_{tag}.jsonl", tmp / f"metrics_{tag}.jsonl", tmp / f"launch_{tag}.log"
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     env.update(
         VERL_USE_EXTERNAL_MODULES="smoke.vllm_probe",
         SEPT_TEST_VLLM_PROBE=str(probe),
