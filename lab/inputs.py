@@ -28,16 +28,20 @@ def compose(preset: str, overrides: list[str] | None = None, resolve: bool = Tru
     return config
 
 
-def ensure_tiny_inputs(base_model: Path, data_dir: Path, style: str = "question") -> None:
+def ensure_tiny_inputs(base_model: Path, data_dir: Path, style: str = "question") -> bool:
     """The arithmetic base model (``lab.tiny_base``; rebuilt when missing or half-written, refused when built with
-    other settings) and the synthetic set whose validation split is the base model's held-out questions."""
+    other settings) and the synthetic set whose validation split is the base model's held-out questions. Returns
+    whether anything was built (False: both were there)."""
     from data_prep.synthetic import write_arithmetic_sets
-    from lab.tiny_base import Settings, ensure_base_model
+    from lab.tiny_base import Settings, ensure_base_model, is_complete, saved_record
 
     settings = Settings()
+    built = not is_complete(saved_record(base_model), settings)
     ensure_base_model(base_model, settings)
     if not (data_dir / "train.parquet").is_file() or not (data_dir / "val.parquet").is_file():
         write_arithmetic_sets(data_dir, n_train=TRAIN_ROWS, n_val=settings.n_val, seed=settings.data_seed, style=style)
+        built = True
+    return built
 
 
 def preset_inputs(preset: str, overrides: list[str] | None = None) -> tuple[Path, Path]:

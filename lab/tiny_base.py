@@ -473,6 +473,13 @@ def saved_record(out: Path) -> dict | None:
         return None
 
 
+def is_complete(record: dict | None, settings: Settings) -> bool:
+    """Whether ``saved_record``'s result is a build of ``settings`` that ran all its steps."""
+    return (
+        record is not None and record.get("settings") == asdict(settings) and record.get("steps_done") == settings.steps
+    )
+
+
 def ensure_base_model(out: str | Path, settings: Settings) -> dict:
     """The base model in ``out`` as ``settings`` define it: reused when complete and built with these settings,
     built when missing, rebuilt when half-written (no config.json, weights or eval JSON) or cut short by the CLI's
@@ -480,9 +487,9 @@ def ensure_base_model(out: str | Path, settings: Settings) -> dict:
     says how to proceed). Builds here run every step whatever the machine's load, so the weights are the seed's."""
     out = Path(out)
     record = saved_record(out)
+    if is_complete(record, settings):
+        return record
     if record is not None and record.get("settings") == asdict(settings):
-        if record.get("steps_done") == settings.steps:
-            return record
         print(f"{out} stopped at step {record.get('steps_done')} of {settings.steps} (time cap): rebuilding it")
     elif record is not None:
         theirs = record.get("settings") or {}

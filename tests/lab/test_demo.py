@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.demo import DemoError, Outcome, measure, progress_lines, summary_line
+from lab.demo import Demo, DemoError, Outcome, measure, progress_lines, stored_timings, summary_line
 
 
 def _run(checkpoint: str, tau: float, counts: dict[str, int], n: int) -> dict:
@@ -54,3 +54,15 @@ def test_the_summary_line_says_what_happened():
         summary_line(outcome, 48, 250.4)
         == "pass@1 at τ=1: 0.41 → 0.55 (+0.14, 95% CI +0.08..+0.20) in 48 steps, 4 min 10 s"
     )
+
+
+def test_stage_times_survive_a_rerun_and_an_unreadable_file_only_loses_them(tmp_path, capsys):
+    out = tmp_path / "demo"
+    first = Demo(out, [], tmp_path / "base", tmp_path / "data", 32, 16, 0, "demo", "question", out, out)
+    first.record("launch", 612.0)
+    first.record("regrade", 3.0)
+    again = stored_timings(out / "timings.json")
+    assert again == {"launch": 612.0, "regrade": 3.0} and not (out / "timings.json.partial").exists()
+    (out / "timings.json").write_text('["not", "a mapping"]')
+    assert stored_timings(out / "timings.json") == {}
+    assert "timings.json is unreadable" in capsys.readouterr().out
