@@ -267,7 +267,7 @@ def write_report(demo: Demo, outcome: Outcome, memory: PeakMemory, wall: float) 
     lines = [
         "# SePT CPU demo",
         "",
-        f"**{summary_line(outcome, demo.steps, wall)}**",
+        f"**{summary_line(outcome, demo.steps, sum(demo.timings.values()))}**",
         "",
         f"Base model `{demo.base_model.name}`; `configs/{PRESET}.yaml`; {demo.n} samples per held-out question at "
         "τ > 0. The interval is a bootstrap over questions of the paired per-question change.",
