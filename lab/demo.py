@@ -55,11 +55,11 @@ class Demo:
     timings: dict[str, float] = field(default_factory=dict)
 
     def record(self, stage: str, seconds: float) -> None:
+        from data_prep.schema import atomic_write
+
         self.timings[stage] = seconds
-        self.out.mkdir(parents=True, exist_ok=True)
-        partial = self.out / "timings.json.partial"
-        partial.write_text(json.dumps(self.timings, indent=1) + "\n", encoding="utf-8")
-        partial.replace(self.out / "timings.json")
+        text = json.dumps(self.timings, indent=1) + "\n"
+        atomic_write(self.out / "timings.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def make_demo(out: Path, overrides: list[str]) -> Demo:
