@@ -2,7 +2,9 @@
 
 import pytest
 
-from tests.launch import make_inputs
+from tests.launch import BackgroundBaseBuild, make_inputs
+
+TINY_BASE = "tiny_base"  # marker: the test needs the demo's arithmetic base model (the tiny_base_model fixture)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -17,6 +19,28 @@ def pytest_collection_modifyitems(config, items):
     )
     if unmarked:
         raise pytest.UsageError(f"e2e test modules without `pytestmark = pytest.mark.e2e`: {unmarked}")
+    # Fast tests first, then the launches, and last those needing the base model, which builds in the background
+    # from the session's start (tiny_base_build): the build's one thread overlaps the fast tests, not a launch.
+    items.sort(
+        key=lambda item: (item.get_closest_marker("e2e") is not None, item.get_closest_marker(TINY_BASE) is not None)
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tiny_base_build(request, tmp_path_factory):
+    """The base-model build, started before the session's first test when any selected test needs it; else None."""
+    if not any(item.get_closest_marker(TINY_BASE) for item in request.session.items):
+        yield None
+        return
+    build = BackgroundBaseBuild(tmp_path_factory.mktemp("tiny_base"))
+    yield build
+    build.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_base_model(tiny_base_build):
+    """The folder of the demo's base model (``lab.tiny_base`` defaults), waiting for the background build."""
+    return tiny_base_build.wait()
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,8 @@ from smoke.checks import train_steps
 from tests.helpers import REPO
 
 LAUNCH_TIMEOUT_S = 900
+# The arithmetic base model takes ~5 min on one thread of a quiet 2-core machine, ~20 min under a load of 5-10.
+BASE_BUILD_TIMEOUT_S = 2400
 
 
 def make_inputs(tmp: Path, n_train: int = 32, n_val: int = 8) -> None:
@@ -57,3 +59,28 @@ def launch(
     records = [json.loads(line) for line in probe.read_text().splitlines()] if probe.exists() else []
     rows = [json.loads(line) for line in metrics.read_text().splitlines()]
     return {"probe": records, "train": train_steps(rows), "rows": rows}
+
+
+class BackgroundBaseBuild:
+    """``python -m lab.tiny_base`` (the demo's base model, its default settings) in a child process started at once,
+    so its ~5 minutes on one thread overlap the fast tests on the other core instead of opening the demo's test.
+    The demo then finds the finished build and reuses it (``lab.tiny_base.ensure_base_model``)."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.model, self.log = tmp / "base", tmp / "build.log"
+        cmd = [sys.executable, "-m", "lab.tiny_base", "--out", str(self.model), "--max-minutes", "inf"]
+        with open(self.log, "w") as out:
+            self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+
+    def wait(self) -> Path:
+        """The model folder, once the build has finished (it fails the test with the build's output otherwise)."""
+        code = self.proc.wait(timeout=BASE_BUILD_TIMEOUT_S)
+        assert code == 0, f"the base-model build failed ({code}):\n" + "\n".join(
+            self.log.read_text().splitlines()[-30:]
+        )
+        return self.model
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
