@@ -18,7 +18,7 @@ case "$suite" in
   all) lint; select=() ;;
   *) echo "usage: bash scripts/test.sh [unit|e2e|all] [pytest args]" >&2; exit 2 ;;
 esac
-# Bound every run: a hung Ray or vLLM process must fail the suite, not stall it. pytest took 38 min on a quiet
-# 2-core machine and 66 min with other jobs on its cores (README); the bound sits between that and CI's 90-minute
+# Bound every run: a hung Ray or vLLM process must fail the suite, not stall it. pytest took 31 min on a quiet
+# 2-core machine (2026-12-02) and 66 min with other jobs on its cores (README); the bound sits between that and CI's 90-minute
 # limit (which also covers the install).
 exec timeout "${SEPT_TEST_TIMEOUT:-4800}" "$py" -m pytest tests "${select[@]}" -q --durations=15 "$@"
