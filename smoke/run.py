@@ -113,6 +113,8 @@ def smoke_overrides(platform: Platform, total_steps: int) -> list[str]:
         "actor_rollout_ref.rollout.n=1",
         # Greedy validation: the probe tells its requests (temperature 0) from training ones.
         "actor_rollout_ref.rollout.val_kwargs.temperature=0",
+        # verl's own validation metrics, which the pass@1 check compares with the recipe's (free at n = 1).
+        "sept.verl_resampled_val_metrics=true",
         "actor_rollout_ref.actor.checkpoint.save_contents=[model,optimizer,extra,hf_model]",
         f"trainer.total_training_steps={total_steps}",
         f"trainer.save_freq={SAVE_STEP}",

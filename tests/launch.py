@@ -63,12 +63,14 @@ def launch(
 
 class BackgroundBaseBuild:
     """``python -m lab.tiny_base`` (the demo's base model, its default settings) in a child process started at once,
-    so its ~5 minutes on one thread overlap the fast tests on the other core instead of opening the demo's test.
-    The demo then finds the finished build and reuses it (``lab.tiny_base.ensure_base_model``)."""
+    so its ~5 minutes on one thread overlap the fast tests on the other core instead of opening the demo's test (on
+    both cores its threads would spin-wait for the one the fast tests hold). The weights do not depend on the thread
+    count: the demo then finds the finished build and reuses it (``lab.tiny_base.ensure_base_model``)."""
 
     def __init__(self, tmp: Path) -> None:
         self.model, self.log = tmp / "base", tmp / "build.log"
-        cmd = [sys.executable, "-m", "lab.tiny_base", "--out", str(self.model), "--max-minutes", "inf"]
+        options = ["--max-minutes", "inf", "--threads", "1"]
+        cmd = [sys.executable, "-m", "lab.tiny_base", "--out", str(self.model), *options]
         with open(self.log, "w") as out:
             self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
 

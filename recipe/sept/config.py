@@ -93,6 +93,7 @@ class SePTConfig(BaseConfig):
     tau_t: float = MISSING
     tau_t_mode: str = MISSING
     monitor_reward: bool = MISSING
+    verl_resampled_val_metrics: bool = MISSING
     collapse: CollapseConfig = MISSING
 
     def __post_init__(self) -> None:

@@ -79,6 +79,53 @@ def report_overlong(split: str, files, kept: int, max_prompt_length: int) -> int
     return dropped
 
 
+def mean_std_metrics(data_sources, sample_uids, infos, expected_acc_counts=None) -> dict[str, float]:
+    """verl's validation mean@N and std@N without its resampled best@/worst@/maj@ metrics.
+
+    As ``verl.trainer.ppo.metric_utils.process_validation_metrics``: per data source, uid and numeric variable the
+    mean (std) of its N values, then the mean over uids; ``acc`` (else ``reward``) mean@N under ``val-core/``, the
+    rest under ``val-aux/``; with ``expected_acc_counts``, sessions that never materialised count as acc = 0 and
+    ``acc_success_only`` keeps the observed ones. verl's 1,000 resamples per n in 2, 4, ..., N per uid and
+    variable cost 14 s of the trainer's single core per 1,024 samples on the CPU preset, and minutes per
+    validation of the paper's six benchmarks at n = 32, while the accelerators wait. verl's num_turns metrics,
+    constant in SePT's single-turn loop, are not logged.
+    """
+    from collections import defaultdict
+
+    import numpy as np
+
+    grouped: dict[str, dict[str, dict[str, list]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for i, (source, uid) in enumerate(zip(data_sources, sample_uids, strict=True)):
+        for name, values in infos.items():
+            grouped[source][uid][name].append(values[i])
+    with_acc = {
+        src for src, by_uid in grouped.items() for u in by_uid.values() for v in u.get("acc", []) if v is not None
+    }
+    for (source, uid), expected in (expected_acc_counts or {}).items():
+        if source in with_acc:
+            observed = [v for v in grouped[source][uid].get("acc", []) if v is not None]
+            grouped[source][uid]["acc_success_only"] = observed
+            grouped[source][uid]["acc"] = observed + [0.0] * max(expected - len(observed), 0)
+    out = {}
+    for source, by_uid in grouped.items():
+        per_var: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for var2vals in by_uid.values():
+            for name, values in var2vals.items():
+                values = [v for v in values if v is not None]
+                if not values or isinstance(values[0], str):
+                    continue
+                per_var[name][f"mean@{len(values)}"].append(float(np.mean(values)))
+                if len(values) > 1:
+                    per_var[name][f"std@{len(values)}"].append(float(np.std(values)))
+        core = "acc" if "acc" in per_var else "reward"
+        n_max = {name: max(int(m.split("@")[1]) for m in metrics) for name, metrics in per_var.items()}
+        for name, metrics in per_var.items():
+            for metric, values in metrics.items():
+                section = "val-core" if name == core and metric == f"mean@{n_max[name]}" else "val-aux"
+                out[f"{section}/{source}/{name}/{metric}"] = float(np.mean(values))
+    return out
+
+
 def passk_metrics(data_sources, sample_uids, accs) -> dict[str, float]:
     """Unbiased pass@k per data source and their unweighted mean, from one validation pass's graded samples.
 
@@ -184,10 +231,16 @@ class SePTTrainer(PPOTrainerSync):
         return batch
 
     def _val_metrics_update(self, data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs):
-        """verl's validation metrics (mean@n, best@n, ...), plus unbiased pass@k (verl has none) under val-passk/."""
-        metrics = super()._val_metrics_update(
-            data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs
-        )
+        """verl's validation metrics (all of them with ``sept.verl_resampled_val_metrics``, else mean@n and std@n),
+        plus unbiased pass@k (verl has none) under val-passk/."""
+        if self.sept.verl_resampled_val_metrics:
+            metrics = super()._val_metrics_update(
+                data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs
+            )
+        else:
+            metrics = mean_std_metrics(
+                data_sources, sample_uids, reward_extra_infos_dict, kwargs.get("expected_acc_counts")
+            )
         accs = reward_extra_infos_dict.get("acc") or [score > 0 for score in reward_extra_infos_dict["reward"]]
         metrics.update(passk_metrics(data_sources, sample_uids, accs))
         return metrics
