@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.helpers import REPO
 
-PACKAGES = ("recipe", "cpu", "lab", "offline", "sweep", "eval", "smoke", "data_prep")
+PACKAGES = ("recipe", "cpu", "lab", "offline", "sweep", "eval", "smoke", "data_prep", "peers")
 # What the recipe may use of the project, as verl's recipes use verl.utils.reward_score: the grader and pass@k.
 RECIPE_MAY_IMPORT = ("recipe", "eval.grader", "eval.metrics")
 

@@ -76,6 +76,22 @@ def test_one_launch_evaluated_the_base_model_and_the_training_run(demo):
     assert "[demo] step  32/32" in stdout and "[demo] evaluation after step 32" in stdout
 
 
+def test_validation_logs_mean_at_n_equal_to_pass_at_1_and_no_resampled_metrics(demo):
+    """``sept.verl_resampled_val_metrics`` is off by default: verl's mean@N (the recipe's own computation) and the
+    recipe's unbiased pass@1 come from two code paths over the same verdicts and must agree; best@/maj@ are gone."""
+    out, _ = demo
+    (metrics,) = (out / "metrics").glob("*.jsonl")
+    logged = {k: v for line in metrics.read_text().splitlines() for k, v in json.loads(line)["data"].items()}
+    passes = [
+        k.removesuffix("val-passk/synthetic_arith/pass@1") for k in logged if k.endswith("synthetic_arith/pass@1")
+    ]
+    assert len(passes) == 2  # tau = 0 and tau = 1 (the keys of the last row of each kind)
+    for prefix in passes:
+        (mean,) = [k for k in logged if k.startswith(f"{prefix}val-core/synthetic_arith/acc/mean@")]
+        assert logged[mean] == pytest.approx(logged[f"{prefix}val-passk/synthetic_arith/pass@1"], abs=1e-9)
+    assert not [k for k in logged if "best@" in k or "maj@" in k or "worst@" in k]
+
+
 def test_the_report_and_the_plot_are_written(demo):
     out, _ = demo
     report = (out / "report.md").read_text(encoding="utf-8")
