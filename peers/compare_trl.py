@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lab.demo import quiet_imports
 from lab.inputs import REPO, compose, ensure_tiny_inputs
 from lab.monitor import log_tail, run_logged
 from peers.trl_ssd import RECORD, Settings
@@ -33,6 +34,15 @@ SEPT, SSD, BASE = "sept_constant_tau_s", "trl_ssd", "base"
 
 class CompareError(RuntimeError):
     """A stage failed; the message says which and where its output is."""
+
+
+def trl_python() -> Path:
+    """The TRL venv's interpreter (``scripts/setup_trl_env.sh``; ``$SEPT_TRL_VENV``, default ``.venv-trl``): TRL
+    cannot live in the verl venv, whose launches fail with trl installed (requirements-trl.txt says why)."""
+    python = Path(os.environ.get("SEPT_TRL_VENV", REPO / ".venv-trl")) / "bin" / "python"
+    if not python.is_file():
+        raise CompareError(f"no TRL environment at {python.parents[1]}: run bash scripts/setup_trl_env.sh")
+    return python
 
 
 def matched_settings(config, temperature: float | None = None) -> Settings:
@@ -136,7 +146,7 @@ def run_ssd(run: Run) -> dict:
     timing_file, checkpoint = out / "timing.json", f"step{s.steps}"
     if stored(run, SSD, checkpoint) and timing_file.is_file():
         return json.loads(timing_file.read_text(encoding="utf-8"))
-    train_cmd = [sys.executable, "-m", "peers.trl_ssd", "--model", str(run.base_model)]
+    train_cmd = [str(trl_python()), "-m", "peers.trl_ssd", "--model", str(run.base_model)]
     train_cmd += ["--train-file", str(run.data_dir / "train.parquet"), "--out", str(out)]
     train_cmd += [arg for k, v in asdict(s).items() for arg in (f"--{k.replace('_', '-')}", str(v))]
     wall = launch(train_cmd, out / "train.log", "TRL SSDTrainer", {**os.environ, "TRL_EXPERIMENTAL_SILENCE": "1"})
@@ -220,6 +230,7 @@ def report(run: Run, results: list[Arm], timing: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_imports()
     parser = argparse.ArgumentParser(prog="python -m peers.compare_trl", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "results" / "peer_trl")
     parser.add_argument("--n", type=int, default=32, help="samples per held-out question at τ = 1 (32: AVG)")
@@ -228,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.time()
     try:
         run = Run(args.out.resolve(), args.n, args.temperature)
+        trl_python()  # before SePT's launch: a missing TRL venv fails here, not after ten minutes
         ensure_tiny_inputs(run.base_model, run.data_dir)
         timing = {SEPT: run_sept(run), SSD: run_ssd(run)}
     except (CompareError, ValueError) as exc:

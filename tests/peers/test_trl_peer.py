@@ -6,36 +6,58 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from lab.inputs import compose
 from peers import compare_trl
-from peers.trl_ssd import RECORD, Settings, ssd_arguments
+from peers.trl_ssd import RECORD, Settings
 from tests.helpers import REPO
 from tests.launch import make_inputs
 
+# What TRL's own SSDConfig makes of ssd_arguments, read in the TRL venv (TRL cannot be imported beside verl).
+READ_CONFIG = """
+import json, sys
+from peers.trl_ssd import Settings, ssd_arguments
+from trl.experimental.ssd import SSDConfig
+config = SSDConfig(**ssd_arguments(Settings(**json.loads(sys.argv[1])), sys.argv[2]))
+print(json.dumps({k: getattr(config, k) for k in json.loads(sys.argv[3])}))
+"""
+READ = [
+    "temperature", "top_k", "top_p", "max_steps", "per_device_train_batch_size", "generation_batch_size",
+    "learning_rate", "weight_decay", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "max_prompt_length",
+    "max_completion_length", "filter_empty", "bf16", "gradient_checkpointing", "seed", "use_vllm",
+]  # fmt: skip
 
-def test_ssd_settings_are_the_demo_presets_and_reach_trls_config(tmp_path):
-    from trl.experimental.ssd import SSDConfig
 
+@pytest.fixture(scope="module")
+def trl_python():
+    """The TRL venv (scripts/setup_trl_env.sh, which scripts/test.sh runs): missing, the test fails saying so."""
+    return str(compare_trl.trl_python())
+
+
+def test_ssd_settings_are_the_demo_presets_and_reach_trls_config(tmp_path, trl_python):
     config = compose(compare_trl.DEMO)
     settings = compare_trl.matched_settings(config)
     actor = config.actor_rollout_ref.actor
-    ssd = SSDConfig(**ssd_arguments(settings, tmp_path))
-    assert ssd.temperature == config.sept.tau_s.start and ssd.top_k == 0 and ssd.top_p == 1.0
-    assert ssd.max_steps == config.trainer.total_training_steps
-    assert ssd.per_device_train_batch_size == config.data.train_batch_size == actor.ppo_mini_batch_size
-    assert ssd.generation_batch_size == ssd.per_device_train_batch_size  # one generation per optimizer step
-    assert (ssd.learning_rate, ssd.weight_decay, ssd.max_grad_norm) == (
+    env = {**os.environ, "TRL_EXPERIMENTAL_SILENCE": "1"}
+    args = [trl_python, "-c", READ_CONFIG, json.dumps(vars(settings)), str(tmp_path), json.dumps(READ)]
+    proc = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ssd = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert ssd["temperature"] == config.sept.tau_s.start and ssd["top_k"] == 0 and ssd["top_p"] == 1.0
+    assert ssd["max_steps"] == config.trainer.total_training_steps and ssd["seed"] == config.data.seed
+    assert ssd["per_device_train_batch_size"] == config.data.train_batch_size == actor.ppo_mini_batch_size
+    assert ssd["generation_batch_size"] == ssd["per_device_train_batch_size"]  # one generation per optimizer step
+    assert (ssd["learning_rate"], ssd["weight_decay"], ssd["max_grad_norm"]) == (
         actor.optim.lr,
         actor.optim.weight_decay,
         actor.grad_clip,
     )
-    assert ssd.lr_scheduler_type == "constant" and ssd.warmup_steps == 0
-    assert ssd.max_completion_length == config.data.max_response_length and not ssd.filter_empty
-    assert not ssd.bf16 and not ssd.gradient_checkpointing
+    assert ssd["lr_scheduler_type"] == "constant" and ssd["warmup_steps"] == 0
+    assert ssd["max_prompt_length"] == config.data.max_prompt_length
+    assert ssd["max_completion_length"] == config.data.max_response_length and not ssd["filter_empty"]
+    assert not ssd["bf16"] and not ssd["gradient_checkpointing"] and not ssd["use_vllm"]
     assert compare_trl.matched_settings(config, temperature=0.8).temperature == 0.8
 
 
@@ -63,10 +85,10 @@ def _settings(**changes) -> Settings:
     return Settings(**{**base, "max_prompt_length": 64, "max_completion_length": 8, **changes})
 
 
-def test_the_real_ssd_trainer_trains_saves_and_is_reused(tmp_path):
+def test_the_real_ssd_trainer_trains_saves_and_is_reused(tmp_path, trl_python):
     make_inputs(tmp_path, n_train=8, n_val=2)
     settings = _settings()
-    args = [sys.executable, "-m", "peers.trl_ssd", "--model", str(tmp_path / "model")]
+    args = [trl_python, "-m", "peers.trl_ssd", "--model", str(tmp_path / "model")]
     args += ["--train-file", str(tmp_path / "data" / "train.parquet"), "--out", str(tmp_path / "ssd")]
     for name, value in vars(settings).items():
         args += [f"--{name.replace('_', '-')}", str(value)]

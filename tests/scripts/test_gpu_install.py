@@ -134,18 +134,11 @@ def test_groups_hold_what_each_install_step_needs():
     assert all("fsdp" not in Requirement(line).extras for line in groups["torch"] + groups["rest"])
 
 
-# Shared packages pinned differently on purpose. trl: the CPU venv's is the peer comparison's (peers/; SSDTrainer's
-# last release), the GPU venv keeps verl[fsdp]'s 0.27.0. verl imports trl only to load a critic with a value head
-# (verl/utils/model.py), which 1.15.0 no longer has; the CPU route had no trl at all before, and SePT has no critic.
-DIFFER_ON_PURPOSE = {"trl"}
-
-
 def test_cpu_and_gpu_pins_agree_on_the_packages_they_share():
     gpu, cpu = file_pins(GPU_REQS), file_pins(CPU_REQS)
     shared = sorted(set(gpu) & set(cpu))
     assert {"torch", "torchvision", "verl", "transformers", "transferqueue", "math-verify"} <= set(shared)
-    assert DIFFER_ON_PURPOSE <= set(shared), "an exception below no longer applies: remove it"
-    for name in sorted(set(shared) - DIFFER_ON_PURPOSE):
+    for name in shared:
         assert gpu[name].specifier == cpu[name].specifier, f"{name}: GPU {gpu[name]} vs CPU {cpu[name]}"
 
 
