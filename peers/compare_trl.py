@@ -8,7 +8,7 @@ the base model's held-out questions, beside the base model; the base model is ev
 
 Writes ``<out>/report.md``: per arm, pass@1/8/32 and AVG at τ = 1, the paired gain in pass@1 over the base model
 with its 95 % bootstrap interval over questions, and the wall time per 1,000 trained samples (training steps only:
-SePT's step times from verl's metrics less its validation, SSD's ``trainer.train()``), plus each arm's whole wall
+verl's ``timing_s/step``, which leaves validation out, and SSD's ``trainer.train()``), plus each arm's whole wall
 time with start-up and evaluation. Every stage is kept: a rerun skips a finished training or stored evaluation.
 """
 
@@ -121,7 +121,7 @@ def launch(cmd: list[str], log: Path, what: str, env: dict | None = None) -> flo
 
 
 def run_sept(run: Run) -> dict:
-    """SePT's launch (skipped when its final evaluation is stored); returns its wall and per-step seconds."""
+    """SePT's launch (skipped when its final evaluation is stored); returns its wall and training-step seconds."""
     from sweep.launch import command
 
     timing_file = run.out / "sept" / "timing.json"
@@ -132,7 +132,8 @@ def run_sept(run: Run) -> dict:
     env = {**os.environ, "VERL_FILE_LOGGER_PATH": str(metrics)}
     wall = launch(command(DEMO, sept_overrides(run)), run.out / "sept" / "train.log", "SePT launch", env)
     rows = [json.loads(line)["data"] for line in metrics.read_text(encoding="utf-8").splitlines()]
-    steps = [r["timing_s/step"] - r.get("timing_s/testing", 0.0) for r in rows if "timing_s/step" in r]
+    # verl times a step's validation apart (timing_s/testing): timing_s/step is generation and update.
+    steps = [r["timing_s/step"] for r in rows if "timing_s/step" in r]
     timing = {"wall_seconds": round(wall, 1), "train_seconds": round(sum(steps), 1), "steps": len(steps)}
     timing_file.write_text(json.dumps(timing, indent=1) + "\n", encoding="utf-8")
     return timing
@@ -219,7 +220,7 @@ def report(run: Run, results: list[Arm], timing: dict[str, dict]) -> str:
     lines += [
         "",
         "Seconds per 1,000 trained samples: training steps only (generation and update; SePT's from verl's "
-        "`timing_s/step` less validation). Wall: the arm's whole time, start-up and evaluation included (the base "
+        "`timing_s/step`, which leaves validation out). Wall: the arm's whole time, start-up and evaluation included (the base "
         "model's evaluation is inside SePT's launch).",
         "",
         "| supports | this project (SePT on verl) | TRL SSDTrainer " + timing[SSD]["trl"] + " |",
