@@ -103,6 +103,14 @@ def sept_overrides(run: Run) -> list[str]:
     ]
 
 
+def write_json(path: Path, value: dict) -> None:
+    """A stage's record, whole or not at all: a rerun reads it to skip the stage."""
+    from data_prep.schema import atomic_write
+
+    text = json.dumps(value, indent=1) + "\n"
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
 def stored(run: Run, model: str, checkpoint: str) -> bool:
     from data_prep.synthetic import DATA_SOURCE
     from eval.store import all_stored, run_keys
@@ -135,7 +143,7 @@ def run_sept(run: Run) -> dict:
     # verl times a step's validation apart (timing_s/testing): timing_s/step is generation and update.
     steps = [r["timing_s/step"] for r in rows if "timing_s/step" in r]
     timing = {"wall_seconds": round(wall, 1), "train_seconds": round(sum(steps), 1), "steps": len(steps)}
-    timing_file.write_text(json.dumps(timing, indent=1) + "\n", encoding="utf-8")
+    write_json(timing_file, timing)
     return timing
 
 
@@ -156,7 +164,7 @@ def run_ssd(run: Run) -> dict:
     wall += launch(command(EVAL_PRESET, overrides), out / "eval.log", "evaluation of the SSD model")
     record = json.loads((out / RECORD).read_text(encoding="utf-8"))
     timing = {"wall_seconds": round(wall, 1), "train_seconds": record["train_seconds"], "trl": record["trl"]}
-    timing_file.write_text(json.dumps(timing, indent=1) + "\n", encoding="utf-8")
+    write_json(timing_file, timing)
     return timing
 
 
