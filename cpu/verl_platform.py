@@ -43,7 +43,7 @@ from verl.plugin.platform.platform_base import PlatformBase
 from verl.plugin.platform.platform_manager import PlatformRegistry
 
 # vLLM-CPU's settings (values: configs/platform/cpu.yaml), passed on to the vLLM server actors verl starts.
-VLLM_ENV_VARS = ("VLLM_TARGET_DEVICE", "VLLM_CPU_KVCACHE_SPACE", "VLLM_CPU_SGL_KERNEL")
+VLLM_ENV_VARS = ("VLLM_TARGET_DEVICE", "VLLM_CPU_KVCACHE_SPACE", "VLLM_CPU_SGL_KERNEL", "TORCHDYNAMO_DISABLE")
 
 
 def _memory_figures() -> tuple[int, int]:

@@ -82,13 +82,19 @@ def _add_synthetic(commands) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for train.parquet and val.parquet")
     parser.add_argument("--train-rows", type=int, default=64)
     parser.add_argument("--val-rows", type=int, default=16)
+    parser.add_argument(
+        "--extra-val-rows",
+        type=int,
+        default=0,
+        help="validation questions drawn after the training ones (the other two splits unchanged)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--style", choices=PROMPT_STYLES, default="reasoning")
     parser.set_defaults(run=_run_synthetic)
 
 
 def _run_synthetic(args) -> None:
-    paths = write_arithmetic_sets(args.out, args.train_rows, args.val_rows, args.seed, args.style)
+    paths = write_arithmetic_sets(args.out, args.train_rows, args.val_rows, args.seed, args.style, args.extra_val_rows)
     for split, path in paths.items():
         print(f"{split}: {path}")
 

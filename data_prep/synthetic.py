@@ -2,7 +2,9 @@
 
 Questions are short ("What is 37 + 58?") because the CPU model is char-level with a tiny context.
 The validation set is drawn first, so it depends only on (seed, n_val) and stays the same when the
-training size changes; training questions never repeat a validation question or each other.
+training size changes; training questions never repeat a validation question or each other. More validation
+questions (``extra_val``) are drawn after the training ones, so the training split and the first ``n_val``
+validation questions stay the same and a model trained on that training split has seen none of them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ _ADD_MAX = 99
 _MUL_MAX = 12
 # Distinct questions available: a+b, a-b with b <= a, a*b with 2 <= a, b <= 12.
 _CAPACITY = (_ADD_MAX + 1) ** 2 + (_ADD_MAX + 1) * (_ADD_MAX + 2) // 2 + (_MUL_MAX - 1) ** 2
+# Most questions one call may draw: rejection sampling then needs at most ~4 draws per new question (the CPU
+# reproduction draws 7,400 + 256).
+_MAX_DRAWN = _CAPACITY * 3 // 4
 
 
 def _draw_question(rng: random.Random) -> tuple[str, str]:
@@ -47,18 +52,22 @@ def _draw_unique(rng: random.Random, n: int, seen: set[str]) -> list[tuple[str, 
     return out
 
 
-def arithmetic_rows(n_train: int, n_val: int, seed: int, style: str) -> dict[str, list[dict]]:
-    """RL rows for the two splits, keyed "train" and "val"."""
+def arithmetic_rows(n_train: int, n_val: int, seed: int, style: str, extra_val: int = 0) -> dict[str, list[dict]]:
+    """RL rows for the two splits, keyed "train" and "val": ``n_val`` validation questions, then ``n_train``
+    training questions, then ``extra_val`` more validation questions (appended to the validation split)."""
     check_style(style)
-    if n_train < 0 or n_val < 0 or n_train + n_val > _CAPACITY // 2:
+    if min(n_train, n_val, extra_val) < 0 or n_train + n_val + extra_val > _MAX_DRAWN:
         raise DataPrepError(
-            f"cannot draw {n_train} train + {n_val} val distinct arithmetic questions",
-            value=(n_train, n_val),
-            fix=f"Ask for non-negative counts totalling at most {_CAPACITY // 2}",
+            f"cannot draw {n_train} train + {n_val} val + {extra_val} extra val distinct arithmetic questions",
+            value=(n_train, n_val, extra_val),
+            fix=f"Ask for non-negative counts totalling at most {_MAX_DRAWN}",
         )
     rng = random.Random(seed)
     seen: set[str] = set()
     drawn = {"val": _draw_unique(rng, n_val, seen), "train": _draw_unique(rng, n_train, seen)}
+    # After the training draw, so the two splits above are those of extra_val = 0. After a large training split
+    # (the CPU base model's 7,400) the 121 products are nearly all drawn: these are then sums and differences.
+    drawn["val"] += _draw_unique(rng, extra_val, seen)
     return {
         split: [
             make_row(
@@ -77,7 +86,7 @@ def arithmetic_rows(n_train: int, n_val: int, seed: int, style: str) -> dict[str
 
 
 def write_arithmetic_sets(
-    out_dir: Path, n_train: int = 64, n_val: int = 16, seed: int = 0, style: str = "reasoning"
+    out_dir: Path, n_train: int = 64, n_val: int = 16, seed: int = 0, style: str = "reasoning", extra_val: int = 0
 ) -> dict[str, Path]:
     """Write ``train.parquet`` and ``val.parquet`` under ``out_dir``; same arguments give identical bytes.
 
@@ -85,7 +94,7 @@ def write_arithmetic_sets(
     """
     out_dir = Path(out_dir)
     paths = {}
-    for split, rows in arithmetic_rows(n_train, n_val, seed, style).items():
+    for split, rows in arithmetic_rows(n_train, n_val, seed, style, extra_val).items():
         paths[split] = out_dir / f"{split}.parquet"
         write_rows(rows, paths[split])
     return {"train": paths["train"], "val": paths["val"]}

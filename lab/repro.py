@@ -3,7 +3,8 @@
 Every stage goes through the project's own entry points, as a user would run them:
 
 1. base model and data: ``lab.tiny_base`` (a tiny Qwen2 that is mostly right greedily and often wrong at τ = 1)
-   and ``data_prep.synthetic`` (1,024 training questions; the base model's held-out questions for evaluation);
+   and ``data_prep.synthetic`` (1,024 training questions; ``--held-out`` questions the base model never trained
+   on for evaluation: its builder's 64, then more drawn after its training questions);
 2. base-model τ sweep: ``python -m sweep.main_sweep`` validation-only (``--temps``, n = 32; greedy τ = 0 with one
    sample) — the paper's baseline is the base model at its best τ by AVG;
 3. per seed and method, ``configs/sept_cpu_repro.yaml`` (the paper's protocol shape: three epochs, τs 0.6 → 1.0
@@ -26,14 +27,17 @@ most the launch it was in; each launch's output is in ``<out>/logs/``.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from data_prep.synthetic import DATA_SOURCE as BENCHMARK
 from eval.store import all_stored, run_keys
-from lab.inputs import REPO, TRAIN_ROWS, compose, ensure_tiny_inputs
+from lab.inputs import REPO, TRAIN_ROWS, compose, ensure_tiny_inputs, held_out_file
 from lab.monitor import PeakMemory, log_tail, run_logged
 from lab.repro_report import BASE_NAME, write_report
 from sweep.launch import ADD_SWEEP, checkpoint_steps, command, sweep_overrides, temperature_grid
@@ -62,6 +66,9 @@ METHODS = {
 # The default invocation: the headline question (SePT against the base model at its best τ, and at the matched τ)
 # over three seeds; every other method adds about as much again per seed (docs/cpu-reproduction.md).
 DEFAULT_METHODS = ("sept",)
+# Held-out questions: a paired pass@1 interval of a few points over questions (64, the base model's own held-out
+# set, gave intervals ±8 points wide).
+DEFAULT_HELD_OUT = 256
 
 
 class ReproError(RuntimeError):
@@ -77,6 +84,7 @@ class Plan:
     methods: list[str]
     temps: str
     overrides: list[str]
+    held_out: int
     base_model: Path
     data_dir: Path
     val_file: Path
@@ -100,15 +108,20 @@ def make_plan(args: argparse.Namespace) -> Plan:
     unknown = sorted(set(args.methods) - set(METHODS))
     if unknown:
         raise ReproError(f"--methods: unknown {unknown}; choose from {sorted(METHODS)}")
+    data_dir = Path(config.data.train_files).parent
+    # A data.val_files override is an evaluation set of the user's own; else --held-out picks the lab's.
+    own = Path(config.data.val_files) if any(o.startswith("data.val_files=") for o in args.overrides) else None
+    held_out = pq.read_metadata(own).num_rows if own and own.is_file() else args.held_out
     return Plan(
         out=args.out.resolve(),
         seeds=args.seeds,
         methods=args.methods,
         temps=args.temps,
         overrides=args.overrides,
+        held_out=held_out,
         base_model=Path(config.actor_rollout_ref.model.path),
-        data_dir=Path(config.data.train_files).parent,
-        val_file=Path(config.data.val_files),
+        data_dir=data_dir,
+        val_file=own or held_out_file(data_dir, held_out),
         steps=training_steps(config),
         n=int(config.sweep.n),
         style=str(config.sweep.style),
@@ -154,11 +167,35 @@ def stored(plan: Plan, model: str, checkpoint: str, tau: float, n: int, seed: in
 
 
 def build_inputs(plan: Plan) -> None:
-    """The base model and the data, unless present. The validation questions are the ones the base model's
-    builder held out, so every evaluation is on unseen questions."""
+    """The base model and the data, unless present: every evaluation is on questions the base model never
+    trained on."""
     start = time.time()
-    ensure_tiny_inputs(plan.base_model, plan.data_dir, plan.style)
+    check_held_out_record(plan)
+    ensure_tiny_inputs(plan.base_model, plan.data_dir, plan.style, plan.held_out)
+    (plan.out / HELD_OUT_RECORD).write_text(json.dumps(held_out_record(plan)) + "\n")
     plan.timings.append(("base model and data", time.time() - start))
+
+
+HELD_OUT_RECORD = "held_out.json"
+
+
+def held_out_record(plan: Plan) -> dict:
+    return {"questions": plan.held_out, "file": plan.val_file.name}
+
+
+def check_held_out_record(plan: Plan) -> None:
+    """Refuse a results folder made on another held-out set: stored generations are keyed by model, τ, n and
+    seed, not by question set, so they would be reused as if they were this run's."""
+    record = plan.out / HELD_OUT_RECORD
+    # Results stored before this record existed were made on the base model's own 64 held-out questions.
+    earlier = {"questions": 64, "file": "val.parquet"} if (plan.out / "generations").is_dir() else None
+    theirs = json.loads(record.read_text()) if record.is_file() else earlier
+    if theirs is not None and theirs != held_out_record(plan):
+        raise ReproError(
+            f"{plan.out} holds results on {theirs['questions']} held-out questions ({theirs['file']}); this run asks "
+            f"for {plan.held_out}: pass --held-out {theirs['questions']} to continue those, or another --out"
+        )
+    plan.out.mkdir(parents=True, exist_ok=True)
 
 
 def sweep_base(plan: Plan) -> None:
@@ -212,6 +249,7 @@ def train_online(plan: Plan, method: str, seed: int) -> None:
                 *lr,
                 *seed_overrides(seed),
                 "sweep.temperatures=[1.0]",
+                f"data.val_files={plan.val_file}",
                 f"sweep.n={plan.n}",
                 f"sweep.style={plan.style}",
                 f"sweep.model_name={method}",
@@ -284,6 +322,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--temps", default="0:1.6:0.2", help="base-model sweep grid, start:stop:step or a,b,c")
     parser.add_argument(
+        "--held-out",
+        type=int,
+        default=DEFAULT_HELD_OUT,
+        help=f"evaluation questions the base model never trained on (default {DEFAULT_HELD_OUT}; its builder's own "
+        "64 first, then sums and differences drawn after its training questions)",
+    )
+    parser.add_argument(
         "overrides",
         nargs="*",
         help="Hydra overrides for every launch, e.g. "
@@ -298,6 +343,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
     if not args.seeds or not args.methods:
         parser.error("--seeds and --methods need at least one value each")
+    if args.held_out < 1:
+        parser.error(f"--held-out must be at least 1, got {args.held_out}")
     return args
 
 

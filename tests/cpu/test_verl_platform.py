@@ -34,6 +34,21 @@ def test_upstream_vllm_cpu_still_prepacks_through_onednn_flag():
     assert "ops._supports_onednn" in src and "layer.weight = torch.nn.Parameter(torch.empty(0)" in src
 
 
+def test_upstream_vllm_still_compiles_its_sampler_helpers():
+    """configs/platform/cpu.yaml sets TORCHDYNAMO_DISABLE=1 because vLLM wraps these ops in ``torch.compile`` even
+    under enforce_eager (an inductor C++ build at every launch's warm-up); if vLLM stops, the setting is moot."""
+    from vllm.v1.sample.ops import logprobs, topk_topp_sampler
+
+    from cpu.verl_platform import VLLM_ENV_VARS
+    from lab.inputs import compose
+
+    assert "@torch.compile(" in inspect.getsource(logprobs) and "@torch.compile(" in inspect.getsource(
+        topk_topp_sampler
+    )
+    env = compose("sept_cpu").ray_kwargs.ray_init.runtime_env.env_vars
+    assert env["TORCHDYNAMO_DISABLE"] == "1" and "TORCHDYNAMO_DISABLE" in VLLM_ENV_VARS
+
+
 def test_upstream_fsdp2_still_pins_forward_only_models():
     """Patch 5 replaces the ``CPUOffloadPolicy`` name transformer_impl calls with pin_memory=True."""
     from verl.workers.engine.fsdp import transformer_impl

@@ -54,6 +54,29 @@ def test_val_is_disjoint_from_train_and_independent_of_train_size(tmp_path):
     assert not set(train) & set(val)
 
 
+def test_extra_val_questions_leave_both_splits_as_they_were(tmp_path):
+    plain = write_arithmetic_sets(tmp_path / "p", n_train=300, n_val=20, seed=1)
+    more = write_arithmetic_sets(tmp_path / "m", n_train=300, n_val=20, seed=1, extra_val=30)
+    assert sha256_file(plain["train"]) == sha256_file(more["train"])
+    val, train = _rows(more["val"]), _rows(more["train"])
+    assert len(val) == 50 and val[:20] == _rows(plain["val"])
+    assert [row["extra_info"]["index"] for row in val] == list(range(50))
+    questions = {row["prompt"][0]["content"] for row in val}
+    assert len(questions) == 50 and not questions & {row["prompt"][0]["content"] for row in train}
+    with pytest.raises(DataPrepError, match="extra val"):
+        write_arithmetic_sets(tmp_path / "x", extra_val=-1)
+
+
+def test_cli_passes_the_extra_val_rows_on(tmp_path):
+    from data_prep.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["synthetic", "--out", str(tmp_path), "--train-rows", "5", "--val-rows", "2", "--extra-val-rows", "3"]
+    )
+    args.run(args)
+    assert (len(_rows(tmp_path / "train.parquet")), len(_rows(tmp_path / "val.parquet"))) == (5, 5)
+
+
 def test_styles_put_the_reasoning_prompt_where_the_paper_does(tmp_path):
     reasoning = _rows(write_arithmetic_sets(tmp_path / "r", 4, 1, style="reasoning")["train"])
     system = _rows(write_arithmetic_sets(tmp_path / "s", 4, 1, style="system")["train"])

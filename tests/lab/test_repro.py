@@ -4,6 +4,7 @@ stored, fails naming the log, and its seed tables match hand-computed values."""
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from omegaconf import OmegaConf
 
@@ -56,6 +57,7 @@ def test_every_training_launch_composes_and_passes_validation(tmp_path, launches
         method, seed = name.split("-s")
         assert (config.data.seed, config.actor_rollout_ref.rollout.seed) == (int(seed), int(seed))
         assert sweep.model_name == method and sweep.temperatures == [1.0] and sweep.n == plan.n
+        assert config.data.val_files == str(plan.val_file) and plan.val_file.name == "val_256.parquet"
         # The paper's protocol shape: three epochs of 32 steps, two updates per step, an evaluation per epoch.
         assert cpu_repro.training_steps(config) == plan.steps == 96 and config.trainer.total_epochs == 3
         actor = config.actor_rollout_ref.actor
@@ -134,6 +136,40 @@ def test_the_default_is_the_headline_over_three_seeds_and_all_is_every_method(tm
     plan = _plan(tmp_path)
     assert (plan.seeds, plan.methods) == ([0, 1, 2], ["sept"])
     assert _plan(tmp_path, "--methods", "all").methods == list(cpu_repro.METHODS)
+
+
+def test_held_out_questions_are_the_builders_own_then_ones_it_never_trained_on(tmp_path):
+    from data_prep.synthetic import arithmetic_rows
+    from lab.inputs import ensure_held_out, held_out_file
+    from lab.tiny_base import Settings, split_rows
+
+    settings = Settings()
+    assert ensure_held_out(tmp_path, 256, "question") and not ensure_held_out(tmp_path, 256, "question")
+    rows = pq.read_table(held_out_file(tmp_path, 256)).to_pylist()
+    builder_train, builder_val = split_rows(settings)
+    question = lambda row: row["prompt"][-1]["content"]  # noqa: E731
+    assert len(rows) == 256 and [question(r) for r in rows[:64]] == [question(r) for r in builder_val]
+    assert len({question(r) for r in rows}) == 256 and not {question(r) for r in rows} & set(
+        map(question, builder_train)
+    )
+    # The presets' val.parquet is the builder's own set, written by the same function.
+    assert held_out_file(tmp_path, settings.n_val).name == "val.parquet"
+    assert arithmetic_rows(1024, 64, settings.data_seed, "question")["val"] == rows[:64]
+
+
+def test_a_results_folder_made_on_another_held_out_set_is_refused(tmp_path):
+    plan = _plan(tmp_path)
+    cpu_repro.check_held_out_record(plan)  # a new folder: accepted
+    (tmp_path / cpu_repro.HELD_OUT_RECORD).write_text(json.dumps(cpu_repro.held_out_record(plan)))
+    cpu_repro.check_held_out_record(plan)  # its own record: accepted
+    with pytest.raises(cpu_repro.ReproError, match="holds results on 256 held-out questions.*--held-out 256"):
+        cpu_repro.check_held_out_record(_plan(tmp_path, "--held-out", "64"))
+    # Generations stored before the record existed were made on the 64-question set.
+    old = tmp_path / "old"
+    (old / "generations").mkdir(parents=True)
+    with pytest.raises(cpu_repro.ReproError, match="holds results on 64 held-out questions"):
+        cpu_repro.check_held_out_record(_plan(old))
+    cpu_repro.check_held_out_record(_plan(old, "--held-out", "64"))
 
 
 def test_seed_table_matches_hand_computed_values():
