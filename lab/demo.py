@@ -316,13 +316,21 @@ def run(demo: Demo) -> tuple[Path, str]:
 
 def quiet_imports() -> None:
     """The driver imports verl only to compose the preset: its notices about optional engines (torchtitan, megatron,
-    ...) and the missing accelerator say nothing about a CPU demo and would fill the newcomer's first screen."""
+    ...) and the missing accelerator say nothing about a CPU demo and would fill the newcomer's first screen.
+
+    verl probes for an accelerator when imported and warns that it falls back to 'nvidia'; naming the CPU platform
+    first (the values configs/platform/cpu.yaml gives every process of the launch, which inherits them) skips it.
+    """
     import logging
     import warnings
 
+    os.environ.setdefault("VERL_PLATFORM", "cpu")
+    os.environ.setdefault("VERL_USE_EXTERNAL_MODULES", "cpu.verl_platform")
     warnings.filterwarnings("ignore", message=r".* engine is not available", category=UserWarning)
     for name in ("", "verl"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # verl sets its platform logger to INFO when imported (after this), to say which platform it picked.
+    logging.getLogger("verl.plugin.platform.platform_manager").addFilter(lambda r: r.levelno >= logging.ERROR)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,3 +66,23 @@ def test_stage_times_survive_a_rerun_and_an_unreadable_file_only_loses_them(tmp_
     (out / "timings.json").write_text('["not", "a mapping"]')
     assert stored_timings(out / "timings.json") == {}
     assert "timings.json is unreadable" in capsys.readouterr().out
+
+
+def test_composing_the_preset_prints_nothing_on_the_first_screen():
+    """The demo's process imports verl to compose its preset; verl's accelerator probe ("No supported accelerator
+    detected ... Falling back to 'nvidia'") and engine notices must not reach the newcomer's screen."""
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    code = (
+        "from lab.demo import quiet_imports; quiet_imports(); from lab.inputs import compose; compose('sept_cpu_demo')"
+    )
+    loud = subprocess.run(
+        [sys.executable, "-c", code.replace("quiet_imports(); ", "")], cwd=REPO, capture_output=True, timeout=300
+    )
+    quiet = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 0, quiet.stderr
+    assert b"Falling back to 'nvidia'" in loud.stderr  # what the demo hides, still printed by verl
+    assert (quiet.stdout, quiet.stderr) == ("", "")
