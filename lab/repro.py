@@ -318,7 +318,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--methods",
         default=",".join(DEFAULT_METHODS),
         help=f"comma-separated subset of {list(METHODS)}, or all (default: {','.join(DEFAULT_METHODS)}: the headline "
-        "comparison, which fits in 45 minutes on 2 cores; all: every table, several hours)",
+        "comparison, about an hour on 2 cores at 256 held-out questions; all: every table, several hours)",
     )
     parser.add_argument("--temps", default="0:1.6:0.2", help="base-model sweep grid, start:stop:step or a,b,c")
     parser.add_argument(
