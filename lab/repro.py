@@ -187,8 +187,12 @@ def check_held_out_record(plan: Plan) -> None:
     """Refuse a results folder made on another held-out set: stored generations are keyed by model, τ, n and
     seed, not by question set, so they would be reused as if they were this run's."""
     record = plan.out / HELD_OUT_RECORD
-    # Results stored before this record existed were made on the base model's own 64 held-out questions.
-    earlier = {"questions": 64, "file": "val.parquet"} if (plan.out / "generations").is_dir() else None
+    from lab.tiny_base import Settings
+
+    # Results stored before this record existed were made on the base model's own held-out questions.
+    own = Settings().n_val
+    earlier = {"questions": own, "file": held_out_file(plan.data_dir, own).name}
+    earlier = earlier if (plan.out / "generations").is_dir() else None
     theirs = json.loads(record.read_text()) if record.is_file() else earlier
     if theirs is not None and theirs != held_out_record(plan):
         raise ReproError(
