@@ -186,14 +186,15 @@ def held_out_record(plan: Plan) -> dict:
 def check_held_out_record(plan: Plan) -> None:
     """Refuse a results folder made on another held-out set: stored generations are keyed by model, τ, n and
     seed, not by question set, so they would be reused as if they were this run's."""
-    record = plan.out / HELD_OUT_RECORD
     from lab.tiny_base import Settings
 
+    record, n_val = plan.out / HELD_OUT_RECORD, Settings().n_val
     # Results stored before this record existed were made on the base model's own held-out questions.
-    own = Settings().n_val
-    earlier = {"questions": own, "file": held_out_file(plan.data_dir, own).name}
-    earlier = earlier if (plan.out / "generations").is_dir() else None
-    theirs = json.loads(record.read_text()) if record.is_file() else earlier
+    earlier = {"questions": n_val, "file": held_out_file(plan.data_dir, n_val).name}
+    if record.is_file():
+        theirs = json.loads(record.read_text())
+    else:
+        theirs = earlier if (plan.out / "generations").is_dir() else None
     if theirs is not None and theirs != held_out_record(plan):
         raise ReproError(
             f"{plan.out} holds results on {theirs['questions']} held-out questions ({theirs['file']}); this run asks "
