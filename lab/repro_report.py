@@ -150,26 +150,41 @@ def levels(run_list: list[dict]) -> dict[str, float]:
     return {column: sum(v) / len(v) for column, v in values.items()}
 
 
-def step_series(plan: Plan, runs: list[dict], labels: dict[str, str]) -> dict[str, list[tuple[int, dict]]]:
-    """Per online method, the seed mean of every evaluation at τ = 1 stored by all of its seeds, from the base
-    model's (step 0) on."""
+def step_runs(plan: Plan, runs: list[dict], method: str) -> list[tuple[int, list[dict]]]:
+    """(step, the seeds' evaluations at τ = 1) for every step all of ``method``'s seeds stored, from the base
+    model's (step 0: its τ = 1 evaluation, shared by every seed) on; [] when the method has no final runs."""
+    final = trained_runs(plan, runs, method)
+    if not final:
+        return []
+    seeds = {r["seed"] for r in final}
     base_at_1 = [r for r in base_sweep(plan, runs) if r["tau"] == 1.0]
-    series = {}
+    points = [(0, base_at_1)] if base_at_1 else []
+    steps = sorted({int(r["checkpoint"][4:]) for r in runs if r["model"] == method and r["checkpoint"][4:].isdigit()})
+    for step in steps:
+        at_step = trained_runs(plan, runs, method, f"step{step}")
+        if {r["seed"] for r in at_step} == seeds:
+            points.append((step, at_step))
+    return points
+
+
+def step_series(plan: Plan, runs: list[dict], labels: dict[str, str]) -> dict[str, list[tuple[int, dict]]]:
+    """Per online method, the seed mean of pass@k and AVG at every step of ``step_runs`` (the curves' points)."""
+    series = {labels[m]: [(step, levels(at)) for step, at in step_runs(plan, runs, m)] for m in plan.methods}
+    return {label: points for label, points in series.items() if points}
+
+
+def step_table(plan: Plan, runs: list[dict], labels: dict[str, str]) -> Table:
+    """The pass@k-vs-step curves as numbers: per method and step, the seed mean and pass@1 of each seed."""
+    table = Table(
+        ["method", "step", "seeds", *COLUMNS, "pass@1 per seed"],
+        title="pass@k (%) at τ=1 after every evaluation (step 0: the base model; seed mean)",
+    )
     for method in plan.methods:
-        final = trained_runs(plan, runs, method)
-        if not final:
-            continue
-        seeds = {r["seed"] for r in final}
-        steps = sorted(
-            {int(r["checkpoint"][4:]) for r in runs if r["model"] == method and r["checkpoint"][4:].isdigit()}
-        )
-        points = [(0, levels(base_at_1))] if base_at_1 else []
-        for step in steps:
-            at_step = trained_runs(plan, runs, method, f"step{step}")
-            if {r["seed"] for r in at_step} == seeds:
-                points.append((step, levels(at_step)))
-        series[labels[method]] = points
-    return series
+        for step, at in step_runs(plan, runs, method):
+            means = levels(at)
+            per_seed = " / ".join(f"{100 * r['mean']['pass']['1']:.1f}" for r in at)
+            table.rows.append([labels[method], step, len(at), *(100 * means[c] for c in COLUMNS), per_seed])
+    return table
 
 
 def sweep_table(runs: list[dict]) -> Table:
@@ -211,6 +226,8 @@ def write_report(plan: Plan, memory: PeakMemory, wall: float, labels: dict[str, 
     listed = matched_lists(comparisons, labels, LISTED)
     listed.title = f"Largest gains and losses against the matched base model (up to {LISTED} each; all in tables/)"
     sections.append(listed.to_markdown())
+    steps = step_table(plan, runs, labels)
+    (plan.out / "tables" / "passk_vs_step.csv").write_text(steps.to_csv(), encoding="utf-8")
     series = step_series(plan, runs, labels)
     if series:
         baseline = select_baseline(runs, BASE_NAME, style=plan.style)
@@ -219,7 +236,7 @@ def write_report(plan: Plan, memory: PeakMemory, wall: float, labels: dict[str, 
         if at_1:
             references["base, τ = 1"] = levels(at_1)
         steps_plot = plot_step_curves(series, references, plan.out / "passk_vs_step.png", COLUMNS, "pass@k at τ = 1")
-        sections.append(f"![pass@k at τ=1 vs step]({steps_plot.name})")
+        sections += [f"![pass@k at τ=1 vs step]({steps_plot.name})", steps.to_markdown()]
     sweep_numbers = sweep_table(runs)
     (plan.out / "tables" / "base_tau_sweep.csv").write_text(sweep_numbers.to_csv(), encoding="utf-8")
     sections += [sweep_numbers.to_markdown(), f"![pass@k vs τ]({tau_plot.name})", cost_section(plan, memory, wall)]

@@ -240,10 +240,22 @@ def test_the_report_holds_the_matched_comparison_and_the_step_curves(tmp_path):
     assert [step for step, _ in series["SePT"]] == [0, 32, plan.steps]
     assert series["SePT"][0][1]["pass@1"] == pytest.approx(28 / 128)
     assert [step for step, _ in series["Coupling"]] == [0, plan.steps]
+    steps = repro_report.step_table(plan, runs, {"sept": "SePT", "coupled": "Coupling"})
+    assert [row[:3] for row in steps.rows] == [
+        ["SePT", 0, 1],
+        ["SePT", 32, 2],
+        ["SePT", plan.steps, 2],
+        ["Coupling", 0, 1],
+        ["Coupling", plan.steps, 2],
+    ]
+    # Step 32 stores half of the final counts: seed 0 solves 36 of 128 samples, seed 1 34 of 128.
+    assert steps.rows[1][3] == pytest.approx(100 * 70 / 256) and steps.rows[1][-1] == "28.1 / 26.6"
+    assert steps.rows[0][-1] == "21.9"  # the base model at τ = 1, 28 of 128
     plan.timings.append(("a stage", 1.0))
     memory = PeakMemory()
     memory.stop()
     report = repro_report.write_report(plan, memory, 60.0, {"sept": "SePT", "coupled": "Coupling"}, "sept_cpu_repro")
     text = report.read_text()
     assert "Temperature-matched comparison" in text and "outside the sweep" in text
+    assert "after every evaluation" in text and (tmp_path / "tables" / "passk_vs_step.csv").is_file()
     assert (tmp_path / "passk_vs_step.png").is_file() and (tmp_path / "tables" / "matched_questions.csv").is_file()
