@@ -157,4 +157,5 @@ def test_a_second_invocation_with_everything_stored_finishes_without_a_launch(de
     # The time reported is the one the result took (the stored launch's), not the seconds of this rerun.
     launch = json.loads((out / "timings.json").read_text())["launch (start-up, evaluations, training)"]
     minutes, seconds = (int(x) for x in re.search(r"(\d+) min (\d\d) s$", last).groups())
-    assert 60 * minutes + seconds >= launch > 60, (last, launch)
+    # The line rounds to whole seconds, so it may sit up to half a second under the launch's own figure.
+    assert 60 * minutes + seconds + 0.5 >= launch > 60, (last, launch)
