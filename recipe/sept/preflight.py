@@ -95,18 +95,25 @@ def _cuda_tuple(version: str) -> tuple[int, int]:
 
 def check_gpu_stack(gpu: GpuFacts, gpus_needed: int | None) -> list[Finding]:
     """torch has CUDA, a driver is there and new enough, and GPUs are visible (at least ``gpus_needed``)."""
-    torch_key = "torch"
     if gpu.torch_cuda is None:
         return [
             _error(
-                torch_key,
+                "torch",
                 gpu.torch_version,
                 "a CPU-only torch build cannot run on a GPU; install the GPU "
                 f"stack: {SETUP_HINT} (or run on CPU: --config-name sept_cpu)",
             )
         ]
+    driver = _driver_findings(gpu)
+    # A missing or too-old driver makes every later check meaningless: report it alone.
+    if any(finding.level == ERROR for finding in driver):
+        return driver
+    return driver + _visible_gpu_findings(gpu, gpus_needed)
+
+
+def _driver_findings(gpu: GpuFacts) -> list[Finding]:
+    """The driver loads and supports torch's CUDA major version (an older minor version is a note)."""
     torch_cuda = _cuda_tuple(gpu.torch_cuda)
-    driver = f"driver {gpu.driver_version or '(version unknown)'}"
     if gpu.driver_cuda is None:
         return [
             _error(
@@ -116,42 +123,51 @@ def check_gpu_stack(gpu: GpuFacts, gpus_needed: int | None) -> list[Finding]:
                 f"needs {DRIVER_HINT}: install it and check `nvidia-smi`",
             )
         ]
+    supported = f"{_driver_label(gpu)}, CUDA {gpu.driver_cuda[0]}.{gpu.driver_cuda[1]}"
     if gpu.driver_cuda[0] < torch_cuda[0]:
         return [
             _error(
                 "NVIDIA driver",
-                f"{driver}, CUDA {gpu.driver_cuda[0]}.{gpu.driver_cuda[1]}",
+                supported,
                 f"torch {gpu.torch_version} is built for CUDA {gpu.torch_cuda}, newer than this driver "
                 f"supports. Install {DRIVER_HINT}, or torch/vLLM builds for CUDA {gpu.driver_cuda[0]}.x "
                 "(not the pins verl 0.9.1 is tested with; see docs/gpu.md)",
             )
         ]
-    findings = []
     if gpu.driver_cuda < torch_cuda:
-        findings.append(
+        return [
             _note(
                 "NVIDIA driver",
-                f"{driver}, CUDA {gpu.driver_cuda[0]}.{gpu.driver_cuda[1]}",
+                supported,
                 f"older than torch's CUDA {gpu.torch_cuda}; CUDA's minor-version compatibility runs "
                 "it, but kernels compiled at run time (Triton) may need a newer driver",
             )
-        )
+        ]
+    return []
+
+
+def _driver_label(gpu: GpuFacts) -> str:
+    return f"driver {gpu.driver_version or '(version unknown)'}"
+
+
+def _visible_gpu_findings(gpu: GpuFacts, gpus_needed: int | None) -> list[Finding]:
+    """torch sees a GPU, and at least as many as the preset asks for."""
     visible = (
         f"CUDA_VISIBLE_DEVICES={gpu.visible_devices!r}"
         if gpu.visible_devices is not None
         else "CUDA_VISIBLE_DEVICES unset"
     )
     if not gpu.cuda_available or gpu.device_count == 0:
-        findings.append(
+        return [
             _error(
                 "visible GPUs",
                 0,
-                f"torch sees no GPU ({visible}, {driver}): check `nvidia-smi` "
+                f"torch sees no GPU ({visible}, {_driver_label(gpu)}): check `nvidia-smi` "
                 "and CUDA_VISIBLE_DEVICES (an empty value hides every GPU)",
             )
-        )
-    elif gpus_needed is not None and gpu.device_count < gpus_needed:
-        findings.append(
+        ]
+    if gpus_needed is not None and gpu.device_count < gpus_needed:
+        return [
             _error(
                 "trainer.n_gpus_per_node",
                 gpus_needed,
@@ -159,8 +175,8 @@ def check_gpu_stack(gpu: GpuFacts, gpus_needed: int | None) -> list[Finding]:
                 f"trainer.n_gpus_per_node={gpu.device_count} (and scale the batch sizes and "
                 "actor_rollout_ref.rollout.tensor_model_parallel_size to it), or make the GPUs visible",
             )
-        )
-    return findings
+        ]
+    return []
 
 
 def is_cuda_run(config: DictConfig) -> bool:
