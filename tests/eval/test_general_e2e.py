@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -44,9 +43,7 @@ def _tiny_model(folder: Path, seed: int) -> Path:
     return folder
 
 
-def _evaluate(
-    model: Path, checkpoint: str, out: Path, data: Path, *tasks: str
-) -> tuple[subprocess.CompletedProcess, float]:
+def _evaluate(model: Path, checkpoint: str, out: Path, data: Path, *tasks: str) -> subprocess.CompletedProcess:
     cmd = [
         sys.executable,
         "-m",
@@ -61,10 +58,9 @@ def _evaluate(
     cmd += ["--out", str(out), "--data-dir", str(data), "--backend", BACKEND, "--model-args", MODEL_ARGS]
     cmd += ["--gen-kwargs", GEN_KWARGS]
     cmd += ["--tasks", *tasks] if tasks else []
-    started = time.monotonic()
     proc = subprocess.run(cmd, cwd=REPO, env={**os.environ, **ENV}, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    return proc, time.monotonic() - started
+    return proc
 
 
 def test_table3_runs_offline_through_lm_eval_stores_skips_and_reports(tmp_path, capsys):
@@ -91,8 +87,8 @@ def test_table3_runs_offline_through_lm_eval_stores_skips_and_reports(tmp_path, 
 
     # A relaunch finds everything stored: no model load, nothing rewritten.
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("results.json")}
-    again, seconds = _evaluate(base, "base", out, data)
-    assert again.stdout.count("stored, skipped") == 5 and seconds < 30
+    again = _evaluate(base, "base", out, data)
+    assert again.stdout.count("stored, skipped") == 5 and ", stored in " not in again.stdout
     assert {p: p.stat().st_mtime_ns for p in out.rglob("results.json")} == stamps
 
     # A second "trained" checkpoint (another seed) on two tasks, then the table: base, Δ, the paper's numbers.
