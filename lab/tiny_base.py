@@ -30,7 +30,8 @@ docs/tiny-model-lab.md.
 
 Determinism: the seed fixes the initial weights, the data order and the slips; training runs a fixed number of
 steps, so the same seed gives the same weights on the same machine. The thread count does not change them
-(measured: the same safetensors bytes after 100 full-size steps on 1 and 2 threads; tested at a smaller size), so
+(measured: the same safetensors bytes after 100 full-size steps on 1 and 2 threads; tested at a smaller size; on
+Intel CPUs only with MKL's strict reproducibility mode, which ``build_base_model`` sets: ``mkl_reproducible``), so
 it is a run option (``--threads``), not a setting, and a model built on one thread is reused by a run on two.
 ``--max-minutes`` only stops a run that is far slower than expected (a loaded machine), and says so.
 
@@ -43,6 +44,7 @@ fixed responses, while the slips here are redrawn every epoch; the job is a shor
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -406,6 +408,28 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0))
 
 
+# Intel MKL, torch's matrix-product library on x86, splits a product's sums by thread count on CPUs with AVX-512,
+# so there the weights would depend on --threads (seen on an Intel Xeon, 2026-12-04; not on an AMD EPYC). Its strict
+# reproducibility mode fixes the order of those sums for any thread count; other BLAS libraries ignore the variable.
+MKL_REPRODUCIBLE = ("MKL_CBWR", "AUTO,STRICT")
+
+
+@contextlib.contextmanager
+def mkl_reproducible():
+    """``MKL_CBWR=AUTO,STRICT`` in the environment while the block runs (a user's own value is kept). MKL reads it
+    once, at its first call in a process, so the block must hold that call: it does in ``python -m lab.tiny_base``,
+    ``lab.demo`` and ``lab.repro``, whose first matrix product is the build's, and tests/conftest.py makes it so for
+    the test process. The variable is removed afterwards, so the launches a demo starts next do not inherit it."""
+    name, value = MKL_REPRODUCIBLE
+    mine = name not in os.environ
+    os.environ.setdefault(name, value)
+    try:
+        yield
+    finally:
+        if mine:
+            del os.environ[name]
+
+
 def build_base_model(out: str | Path, settings: Settings, max_minutes: float = 8.0, threads: int | None = None) -> dict:
     """Train, save (model, tokenizer, eval JSON) to ``out`` and return the eval record; ``threads`` (default: every
     core this process may use) sets torch's intra-op threads.
@@ -414,7 +438,11 @@ def build_base_model(out: str | Path, settings: Settings, max_minutes: float = 8
     ``out`` once the eval JSON (the last file) is in, so a build killed at any point leaves no folder that
     ``ensure_base_model`` or vLLM would take for a model.
     """
-    threads = threads or default_threads()
+    with mkl_reproducible():
+        return _build(Path(out), settings, max_minutes, threads or default_threads())
+
+
+def _build(out: Path, settings: Settings, max_minutes: float, threads: int) -> dict:
     torch.set_num_threads(threads)
     wall = time.monotonic()
     tok = build_tokenizer()
@@ -442,7 +470,6 @@ def build_base_model(out: str | Path, settings: Settings, max_minutes: float = 8
         "wall_seconds": round(time.monotonic() - wall, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
-    out = Path(out)
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)  # a build killed earlier
     save(model, tok, partial, record)

@@ -4,6 +4,21 @@ import pytest
 
 from tests.launch import BackgroundBaseBuild, make_inputs
 
+
+def _mkl_reproducible_from_the_start() -> None:
+    """MKL fixes its summation mode at its first call in a process; make that call here, in strict mode, so base
+    models built inside this process (tests/lab/test_tiny_base.py) do not depend on the thread count on any CPU
+    (``lab.tiny_base.mkl_reproducible``; the variable is gone again before any launch)."""
+    import torch
+
+    from lab.tiny_base import mkl_reproducible
+
+    with mkl_reproducible():
+        torch.ones(64, 64) @ torch.ones(64, 64)
+
+
+_mkl_reproducible_from_the_start()
+
 TINY_BASE = "tiny_base"  # marker: the test needs the demo's arithmetic base model (the tiny_base_model fixture)
 
 

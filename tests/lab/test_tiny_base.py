@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
 import shutil
@@ -176,3 +177,15 @@ def test_ensure_reuses_a_complete_build_rebuilds_a_half_written_one_and_refuses_
     with pytest.raises(tiny_base.BaseModelError, match=r"steps: 3 there, 4 here.*delete the folder"):
         tiny_base.ensure_base_model(out, Settings(**{**asdict(TINY), "steps": 4}))
     assert _digest(out) == digest
+
+
+def test_mkl_reproducible_sets_the_strict_mode_only_inside_and_keeps_a_users_value(monkeypatch):
+    name, value = tiny_base.MKL_REPRODUCIBLE
+    monkeypatch.delenv(name, raising=False)
+    with tiny_base.mkl_reproducible():
+        assert os.environ[name] == "AUTO,STRICT" == value
+    assert name not in os.environ  # the launches a demo starts after its build do not inherit it
+    monkeypatch.setenv(name, "COMPATIBLE")
+    with tiny_base.mkl_reproducible():
+        assert os.environ[name] == "COMPATIBLE"
+    assert os.environ[name] == "COMPATIBLE"
