@@ -417,9 +417,9 @@ MKL_REPRODUCIBLE = ("MKL_CBWR", "AUTO,STRICT")
 @contextlib.contextmanager
 def mkl_reproducible():
     """``MKL_CBWR=AUTO,STRICT`` in the environment while the block runs (a user's own value is kept). MKL reads it
-    once, at its first call in a process, so the block must hold that call: it does in ``python -m lab.tiny_base``,
-    ``lab.demo`` and ``lab.repro``, whose first matrix product is the build's, and tests/conftest.py makes it so for
-    the test process. The variable is removed afterwards, so the launches a demo starts next do not inherit it."""
+    once, at its first call in a process, so the block must hold that call: it does in ``python -m lab.tiny_base``
+    and in ``lab.demo`` and ``lab.repro``, which compose configs and write parquet before building but multiply no
+    matrices, and tests/conftest.py makes it so for the test process. The variable is removed afterwards, so the launches a demo starts next do not inherit it."""
     name, value = MKL_REPRODUCIBLE
     mine = name not in os.environ
     os.environ.setdefault(name, value)
