@@ -5,7 +5,7 @@ received, in order), the rows of verl's ``file`` logger (``{"step": k, "data": {
 on disk (the initial model, the checkpoint root). Each check returns a ``CheckResult`` with its name, whether it
 passed, and a message giving the values it compared, so a failing smoke test can be read without the logs.
 
-The claims, for a run with τs annealed from below τt up to τt (e.g. 0.5, 0.75, 1.0 at τt = 1):
+The claims, for a run with τs annealed from below τt up to τt (e.g. 0.25, 0.625, 1.0 at τt = 1):
 - vLLM sampled each training request at the step's τs, and the trainer logged the same τs (and τt);
 - at a step with τs = τt the trainer's NLL of the samples (FSDP, logits / τt) equals vLLM's own NLL of them: the
   same tokens under the same weights and temperature, so a mismatch means the temperature or the weight sync is off;

@@ -1,7 +1,7 @@
 """SePT end to end through the real stack on CPU: Ray, FSDP2 actor, vLLM-CPU async rollout, weight sync.
 
 The launches are the smoke test's (``python -m smoke.run --cpu``, the ``sept_run`` session fixture): launch A runs
-3 steps with tau_s = 0.5, 0.75, 1.0 (linear over 2 steps) and tau_t = 1, one update per step, and saves at step 3;
+3 steps with tau_s = 0.25, 0.625, 1.0 (linear over 2 steps) and tau_t = 1, one update per step, and saves at step 3;
 launch B is the same command with 4 steps, which resumes from A's checkpoint and runs step 4 only. Every check of
 ``smoke/checks.py`` must pass on them (the same checks the GPU smoke test prints): the temperature vLLM's engine
 received per request follows the schedule; the logged loss is the token NLL of the samples at tau_t (equal to

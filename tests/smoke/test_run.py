@@ -133,7 +133,7 @@ def fake_run(tmp_path, resumed_ok=True):
                     "sept/tau_s": run.EXPECTED_TAU_S[s],
                     "sept/tau_t": 1.0,
                     "sept/entropy": 2.0,
-                    "sept/nll": 1.0 if run.EXPECTED_TAU_S[s] == 1.0 else 1.5,
+                    "sept/nll": 1.0 if run.EXPECTED_TAU_S[s] == 1.0 else 3.0,
                     "sept/rollout_nll": 1.0,
                 },
             }
