@@ -70,7 +70,7 @@ def cpu_inputs(tmp_path_factory):
 @pytest.fixture(scope="session")
 def sept_run(tmp_path_factory):
     """The smoke test's two CPU launches (``python -m smoke.run --cpu``), once per session: launch A (3 steps, τs
-    0.5, 0.75, 1.0, checkpoint at step 3) and launch B (the same command with 4 steps, resuming). Returns
+    0.25, 0.625, 1.0, checkpoint at step 3) and launch B (the same command with 4 steps, resuming). Returns
     (inputs, launch A, launch B, the results of smoke/checks.py)."""
     from smoke import run as smoke
 
