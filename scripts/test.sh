@@ -21,7 +21,7 @@ case "$suite" in
   all) lint; select=() ;;
   *) echo "usage: bash scripts/test.sh [unit|e2e|all] [pytest args]" >&2; exit 2 ;;
 esac
-# Bound every run: a hung Ray or vLLM process must fail the suite, not stall it. pytest took 19 min (2026-12-04)
+# Bound every run: a hung Ray or vLLM process must fail the suite, not stall it. pytest took 19-22 min (2026-12-04)
 # to 30-31 min (2026-12-02, 2026-12-03 afternoon) on quiet 2-core machines, 46 min in a slower hour (2026-12-03
 # morning, install 5.4 min) and 66 min with other jobs on its cores (README); the bound sits above that and, with
 # the install, below CI's 90.
